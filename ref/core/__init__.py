@@ -1,0 +1,1 @@
+"""Shared math for all systems: coding, tables, container, PRNG, metrics, registry."""
