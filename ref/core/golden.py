@@ -332,7 +332,21 @@ def verify(root: Path, vectors: list[Vector], select: Callable[[str], bool] = la
 
 def regen(root: Path, vectors: list[Vector], write: bool, platform: dict,
           select: Callable[[str], bool] = lambda _: True) -> list[Result]:
-    """Recompute vectors from fresh inputs; report NEW/CHANGED/SAME; write only if asked."""
+    """Recompute vectors from fresh inputs; report NEW/CHANGED/SAME; write only if asked.
+
+    Holds an exclusive lock on ``golden/.lock`` so concurrent regens of different
+    systems cannot lose each other's manifest entries.
+    """
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _regen_locked(root, vectors, write, platform, select)
+
+
+def _regen_locked(root: Path, vectors: list[Vector], write: bool, platform: dict,
+                  select: Callable[[str], bool]) -> list[Result]:
     manifest = load_manifest(root)
     results: list[Result] = []
     new_entries: dict[str, dict] = {}
