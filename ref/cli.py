@@ -93,10 +93,10 @@ def encode(ctx: click.Context, system: str) -> None:
 @click.argument("outfile", type=click.Path(dir_okay=False))
 def decode(infile: str, outfile: str) -> None:
     """Decode a codecref file to PNG (the system is read from the container)."""
+    data = _read_file(infile)
     from ref.core.container import unpack
     from ref.core.imageio import write_png
 
-    data = _read_file(infile)
     t0 = time.perf_counter()
     container = unpack(data)
     img = _require(container.system, "decode_container")(container)
@@ -118,9 +118,9 @@ def _read_file(path: str) -> bytes:
 @click.argument("infile", type=click.Path(dir_okay=False))
 def inspect(infile: str) -> None:
     """Show a container's header fields and sections (and check its CRC)."""
+    data = _read_file(infile)
     from ref.core.container import describe, unpack
 
-    data = _read_file(infile)
     c = unpack(data)
     for key, value in describe(c, len(data)):
         click.echo(f"{key:<22} {value}")

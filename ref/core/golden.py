@@ -113,7 +113,7 @@ class Rule:
             return ok, f"max|d|={maxabs:.3g}"
         mse = float(np.mean(err**2)) if err.size else 0.0
         psnr = float("inf") if mse == 0 else 10 * np.log10(self.peak**2 / mse)
-        return psnr >= self.db, f"psnr={psnr:.2f}dB max|d|={maxabs:.3g}"
+        return bool(psnr >= self.db), f"psnr={psnr:.2f}dB max|d|={maxabs:.3g}"
 
 
 EXACT = Rule("exact")
