@@ -15,3 +15,7 @@ Modules: :mod:`config` (``MocConfig``), :mod:`wpt` (N-D wavelet packet transform
 WebP/PNG, ANS), :mod:`codec` (whole encode/decode), :mod:`cli` (``codecref`` plug-in).
 Normative text: ``spec/moc.md``.
 """
+
+from ref.core import runtime as _runtime
+
+_runtime.configure_jax()  # float64 reference paths need jax_enable_x64
