@@ -167,7 +167,7 @@ def _blocks(a: int, b: int, k: int) -> list[tuple[int, int]]:
 def _push_group_constriction(cs, coder, symbols, freqs, table_idx) -> None:
     """Push one validated group onto a constriction AnsCoder (last-decoded symbol first)."""
     k = freqs.shape[1]
-    order = coding_order(table_idx)
+    order = coding_order(table_idx, freqs.shape[0])
     sym = symbols[order]
     family = cs.stream.model.Categorical(perfect=False)
     for a, b, t in reversed(_segments(table_idx, freqs.shape[0])):
@@ -182,7 +182,7 @@ def _push_group_constriction(cs, coder, symbols, freqs, table_idx) -> None:
 
 def _pop_group_constriction(cs, coder, freqs, table_idx) -> np.ndarray:
     k = freqs.shape[1]
-    order = coding_order(table_idx)
+    order = coding_order(table_idx, freqs.shape[0])
     decoded = np.empty(order.size, dtype=np.int32)
     family = cs.stream.model.Categorical(perfect=False)
     for a, b, t in _segments(table_idx, freqs.shape[0]):
@@ -208,7 +208,11 @@ def encode_groups(groups: Sequence[tuple], *, backend: str = "auto") -> bytes:
     little-endian uint32 words).  Decode with ``AnsDecoder(data).pop(...)`` once per
     group, in the same order.  Raises InputError on invalid tables/symbols.
     """
-    checked = [check_group(*g) for g in groups]
+    checked = []
+    for i, g in enumerate(groups):
+        if not isinstance(g, (tuple, list)) or len(g) != 3:
+            raise InputError(f"group {i} must be a (symbols, freqs, table_idx) tuple")
+        checked.append(check_group(*g))
     which = resolve_backend(backend)
     if which == "mirror":
         return words_to_bytes(mirror.encode_words(checked))

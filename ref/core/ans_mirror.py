@@ -88,7 +88,7 @@ def cumulative(freqs: np.ndarray) -> np.ndarray:
 
 
 def check_group(symbols, freqs, table_idx, *, need_symbols: bool = True):
-    """Validate one group; return (symbols int32 (N,) | None, freqs uint32 (T,K), table_idx int64 (N,)).
+    """Validate one group; return (symbols int32 (N,) | None, freqs uint32 (T,K), table_idx int (N,)).
 
     symbols and table_idx are 1-D integer arrays of equal length N; every
     table_idx in [0, T); every symbol in [0, K).  Raises :class:`InputError`.
@@ -98,9 +98,10 @@ def check_group(symbols, freqs, table_idx, *, need_symbols: bool = True):
     t = np.asarray(table_idx)
     if t.ndim != 1 or (t.size and t.dtype.kind not in "iu"):
         raise InputError(f"table_idx must be a 1-D integer array, got shape {t.shape} dtype {t.dtype}")
-    t = t.astype(np.int64)
     if t.size and (int(t.min()) < 0 or int(t.max()) >= n_tables):
         raise InputError(f"table_idx out of range [0, {n_tables})")
+    if not np.can_cast(t.dtype, np.intp):              # e.g. uint64: np.bincount refuses it
+        t = t.astype(np.intp)
     if not need_symbols:
         return None, f, t
     s = np.asarray(symbols)
@@ -110,25 +111,26 @@ def check_group(symbols, freqs, table_idx, *, need_symbols: bool = True):
         raise InputError(f"symbols ({s.size}) and table_idx ({t.size}) differ in length")
     if s.size and (int(s.min()) < 0 or int(s.max()) >= k):
         raise InputError(f"symbol out of range [0, {k})")
-    return s.astype(np.int32), f, t
+    return s.astype(np.int32, copy=False), f, t
 
 
 # ----------------------------------------------------------------------------- order
 @implements("core.ans_order")
-def coding_order(table_idx) -> np.ndarray:
+def coding_order(table_idx, n_tables: int | None = None) -> np.ndarray:
     """Decode order of one group: the stable ascending sort of ``table_idx`` (N,) -> int64 (N,).
 
     [core.ans_order]  pi = stable_argsort(table_idx): the k-th symbol popped by the
     decoder is symbol pi[k] of the group (all symbols of table 0 in index order,
     then all of table 1, ...).  The encoder pushes pi[N-1] first and pi[0] last.
+    ``n_tables`` (optional) promises 0 <= table_idx < n_tables (validated input).
     """
     t = np.asarray(table_idx)
     if t.size == 0:
         return np.zeros(0, dtype=np.int64)
     # Any stable sort gives the same permutation; NumPy's stable sort is a radix sort
     # for 8/16-bit keys (about 8x faster than on int64), so narrow the keys first.
-    top = int(t.max())
-    if int(t.min()) >= 0 and top < (1 << 16):
+    top = n_tables - 1 if n_tables is not None else int(t.max())
+    if (n_tables is not None or int(t.min()) >= 0) and top < (1 << 16):
         t = t.astype(np.uint8 if top < (1 << 8) else np.uint16)
     return np.argsort(t, kind="stable").astype(np.int64, copy=False)
 
@@ -184,7 +186,7 @@ def encode_words(groups: Sequence[Group]) -> np.ndarray:
     state = 0                                           # initial state x = 0 (empty coder)
     for symbols, freqs, table_idx in reversed(checked):
         cum = cumulative(freqs)
-        order = coding_order(table_idx)
+        order = coding_order(table_idx, freqs.shape[0])
         sym_list = symbols[order].tolist()
         tab_list = table_idx[order].tolist()
         for s, t in zip(reversed(sym_list), reversed(tab_list)):
@@ -244,7 +246,7 @@ class MirrorDecoder:
         _, freqs, table_idx = check_group(None, freqs, table_idx, need_symbols=False)
         cum = cumulative(freqs)
         rows: dict[int, list[int]] = {}
-        order = coding_order(table_idx)
+        order = coding_order(table_idx, freqs.shape[0])
         out = np.empty(table_idx.size, dtype=np.int32)
         state, words = self.state, self.words
         for i, t in zip(order.tolist(), table_idx[order].tolist()):

@@ -107,6 +107,21 @@ def test_check_group_rejects_bad_symbols_and_indices():
                 ans.encode(sym, f, tab, backend=backend)
     with pytest.raises(InputError, match="table_idx"):
         ans.AnsDecoder(b"", backend="mirror").pop(f, np.array([3]))
+    with pytest.raises(InputError, match="group 0"):
+        ans.encode_groups([(np.array([0]), f)])
+
+
+@pytest.mark.eq("core.ans_tables")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_any_integer_dtypes_give_the_same_stream(backend):
+    rng = np.random.default_rng(12)
+    s, f, t = make_group(rng, 20, 200, 300)
+    want = ans.encode(s, f, t, backend=backend)
+    for sd, td, fd in [(np.int64, np.uint64, np.int64), (np.uint16, np.uint8, np.uint32), (np.int32, np.int16, np.uint64)]:
+        got = ans.encode(s.astype(sd), f.astype(fd), t.astype(td), backend=backend)
+        assert got == want
+        np.testing.assert_array_equal(ans.decode(got, f.astype(fd), t.astype(td), backend=backend), s)
+    assert ans.encode(s.tolist(), f.tolist(), t.tolist(), backend=backend) == want
 
 
 @pytest.mark.eq("core.ans_tables")
