@@ -18,7 +18,7 @@ Every step is commented with the spec section it implements:
 Integers are Python ``int`` (exact, unbounded) on purpose: a port uses
 ``uint64`` for the state and ``uint32`` for words; every value below stays in
 those ranges (the comments say why).  Readability comes before speed here
-(about 1 M symbols/s); the constriction adapter is the fast path.
+(roughly 0.5-1 M symbols/s); the constriction adapter is the fast path.
 """
 
 from __future__ import annotations

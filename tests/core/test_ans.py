@@ -6,6 +6,11 @@ Tests marked ``needs_constriction`` are skipped where constriction has no wheel
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,6 +37,10 @@ def make_tables(rng: np.random.Generator, n_tables: int, k: int, kind: str) -> n
     """Tables (n_tables, k) of a given kind: gamma-random, extreme, or a mix."""
     if kind == "extreme":
         return extreme_tables(k)[rng.integers(0, 4, size=n_tables)]
+    if kind == "cuts":  # uniform random composition of 2**24 into k parts >= 1
+        cuts = np.sort(rng.integers(0, TOTAL - k + 1, size=(n_tables, k - 1)), axis=1)
+        edges = np.concatenate([np.zeros((n_tables, 1), np.int64), cuts, np.full((n_tables, 1), TOTAL - k)], axis=1)
+        return (np.diff(edges, axis=1) + 1).astype(np.uint32)
     if kind == "ones":  # as many 1s as possible, one symbol carries the rest
         f = np.ones((n_tables, k), dtype=np.int64)
         f[np.arange(n_tables), rng.integers(0, k, size=n_tables)] += TOTAL - k
@@ -68,7 +77,7 @@ def groups_strategy(draw, max_groups: int = 3, max_n: int = 300):
         k = draw(st.sampled_from([2, 3, 5, 16, 256, 4096]))
         n_tables = draw(st.integers(1, 6))
         n = draw(st.integers(0, max_n))
-        kind = draw(st.sampled_from(["random", "extreme", "ones"]))
+        kind = draw(st.sampled_from(["random", "extreme", "ones", "cuts"]))
         groups.append(make_group(rng, n_tables, k, n, kind, sorted_tables=draw(st.booleans())))
     return groups
 
@@ -338,11 +347,31 @@ def test_corrupted_streams_are_detected_or_canonical(groups, cut, flip, mode):
 def test_fast_quantisation_formula_reproduces_integer_tables():
     rng = np.random.default_rng(5)
     for k in (2, 3, 5, 256, 4096, 65536):
-        for kind in ("random", "extreme", "ones"):
+        for kind in ("random", "extreme", "ones", "cuts"):
             f = make_tables(rng, 8 if k < 65536 else 2, k, kind)
             p = ans.constriction_probabilities(f)
             assert p.dtype == np.float64
             np.testing.assert_array_equal(ans.categorical_fast_left_boundaries(p), cumulative(f))
+
+
+@pytest.mark.eq("core.ans_adapter", "core.ans_tables")
+@FAST
+@given(parts=st.lists(st.integers(1, TOTAL), min_size=2, max_size=64))
+def test_fast_quantisation_formula_on_any_composition(parts):
+    """Any integer table (hypothesis shrinks towards small cases): formula(f - 1) == cumsum(f)."""
+    k = len(parts)
+    w = np.array(parts, dtype=np.float64)
+    f = np.floor(w / w.sum() * (TOTAL - k)).astype(np.int64) + 1
+    f[int(np.argmax(f))] += TOTAL - f.sum()
+    f = f.astype(np.uint32)[None]
+    np.testing.assert_array_equal(ans.categorical_fast_left_boundaries(ans.constriction_probabilities(f)),
+                                  cumulative(f))
+    if constriction is not None:
+        rng = np.random.default_rng(k)
+        t = np.zeros(3 * k, np.int32)
+        sym = np.concatenate([np.arange(k), rng.integers(0, k, 2 * k)]).astype(np.int32)
+        data = ans.encode(sym, f, t, backend="constriction")
+        assert data == ans.encode(sym, f, t, backend="mirror")
 
 
 @needs_constriction
@@ -356,7 +385,7 @@ def test_constriction_boundaries_read_back_through_its_state():
     for trial in range(60):
         k = int(rng.choice([2, 3, 17, 256, 4096]))
         if trial % 2:
-            f = make_tables(rng, 1, k, str(rng.choice(["random", "extreme", "ones"])))[0]
+            f = make_tables(rng, 1, k, str(rng.choice(["random", "extreme", "ones", "cuts"])))[0]
             p, want = ans.constriction_probabilities(f), cumulative(f[None])[0]
         else:
             p = rng.gamma(0.5, size=k) * 10.0 ** rng.integers(-3, 4)
@@ -382,7 +411,7 @@ def test_constriction_equals_mirror_sweep(monkeypatch, min_run):
     rng = np.random.default_rng(100 + min_run % 97)
     n_tables_total = 0
     for k in (2, 3, 4, 5, 16, 255, 256, 1000, 4096, 65536):
-        kinds = ("random", "extreme", "ones")
+        kinds = ("random", "extreme", "ones", "cuts")
         groups = []
         for kind in kinds:
             n_tables = 2 if k == 65536 else 60
@@ -396,6 +425,23 @@ def test_constriction_equals_mirror_sweep(monkeypatch, min_run):
             for got, (s, _, _) in zip(decode_all(a, groups, backend), groups):
                 np.testing.assert_array_equal(got, s)
     assert n_tables_total >= 1500
+
+
+@needs_constriction
+@pytest.mark.slow
+@pytest.mark.eq("core.ans_adapter", "core.ans")
+def test_constriction_equals_mirror_long_sweep():
+    """Slow: 40 seeds x 11 alphabet sizes x 4 table kinds (~25k tables, ~1.7M symbols)."""
+    for seed in range(40):
+        rng = np.random.default_rng(1000 + seed)
+        for k in (2, 3, 4, 7, 16, 100, 256, 257, 1024, 4096, 65536):
+            groups = [make_group(rng, 2 if k == 65536 else 150, k, 1000 if k < 65536 else 200, kind,
+                                 sorted_tables=bool(rng.integers(2)))
+                      for kind in ("random", "extreme", "ones", "cuts")]
+            a = ans.encode_groups(groups, backend="constriction")
+            assert a == ans.encode_groups(groups, backend="mirror"), (seed, k)
+            for got, (s, _, _) in zip(decode_all(a, groups, "constriction"), groups):
+                np.testing.assert_array_equal(got, s)
 
 
 @needs_constriction
@@ -455,3 +501,30 @@ def test_golden_vectors_verify_on_the_mirror(monkeypatch):
     assert len(ids) >= 7, "core.ans vectors missing: codecref golden regen --id core.ans --write"
     results = g.verify(root, g.discover(), lambda v: v.startswith("core.ans."))
     assert results and all(r.status == "PASS" for r in results), [r for r in results if r.status != "PASS"]
+
+
+@pytest.mark.eq("core.ans", "core.ans_bytes")
+def test_works_without_constriction_installed():
+    """As on Linux aarch64: constriction cannot be imported; auto falls back to the mirror
+    and produces the same bytes as here."""
+    rng = np.random.default_rng(10)
+    s, f, t = make_group(rng, 4, 40, 500)
+    want = ans.encode(s, f, t)
+    code = (
+        "import sys; sys.modules['constriction'] = None\n"
+        "import numpy as np\n"
+        "from ref.core import ans\n"
+        "a = np.load(sys.argv[1])\n"
+        "assert ans.resolve_backend() == 'mirror'\n"
+        "data = ans.encode(a['s'], a['f'], a['t'])\n"
+        "assert (ans.decode(data, a['f'], a['t']) == a['s']).all()\n"
+        "sys.stdout.write(data.hex())\n"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/group.npz"
+        np.savez(path, s=s, f=f, t=t)
+        env = {k: v for k, v in os.environ.items() if k != ans.ENV_VAR}
+        out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, env=env,
+                             check=False, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert bytes.fromhex(out.stdout) == want
