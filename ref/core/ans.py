@@ -139,24 +139,26 @@ def categorical_fast_left_boundaries(p: np.ndarray) -> np.ndarray:
 def _segments(table_idx: np.ndarray, n_tables: int) -> list[tuple[int, int, int]]:
     """Split a group, in coding order, into coding calls.
 
-    table_idx (N,) int64, each in [0, n_tables).  In coding order the symbols of
+    table_idx (N,) int, each in [0, n_tables).  In coding order the symbols of
     table t form one run of length count[t].  Returns [(start, end, table)] over
     coding positions: table >= 0 means one eager model for that table over
     [start, end); table == -1 means a model-family block with one row per symbol.
     """
     counts = np.bincount(table_idx, minlength=n_tables)
-    ends = np.cumsum(counts)
-    segs: list[tuple[int, int, int]] = []
-    for t in np.flatnonzero(counts).tolist():
-        b = int(ends[t])
-        a = b - int(counts[t])
-        if b - a >= MIN_RUN:
-            segs.append((a, b, t))
-        elif segs and segs[-1][2] == -1:
-            segs[-1] = (segs[-1][0], b, -1)
-        else:
-            segs.append((a, b, -1))
-    return segs
+    used = np.flatnonzero(counts)                     # tables present, in coding order
+    if used.size == 0:
+        return []
+    ends = np.cumsum(counts)[used]
+    starts = ends - counts[used]
+    long = counts[used] >= MIN_RUN
+    # a segment begins at every long run and at every short run that follows a long one
+    begin = long.copy()
+    begin[0] = True
+    begin[1:] |= long[:-1]
+    first = np.flatnonzero(begin)
+    last = np.append(first[1:], used.size) - 1
+    return [(int(starts[i]), int(ends[j]), int(used[i]) if long[i] else -1)
+            for i, j in zip(first.tolist(), last.tolist())]
 
 
 def _blocks(a: int, b: int, k: int) -> list[tuple[int, int]]:

@@ -528,3 +528,38 @@ def test_works_without_constriction_installed():
                              check=False, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert bytes.fromhex(out.stdout) == want
+
+
+@pytest.mark.eq("core.ans_adapter", "core.ans_order")
+def test_adapter_segments_partition_the_coding_order():
+    """Eager segments are whole runs of one table with >= MIN_RUN symbols; family segments
+    hold only shorter runs; together they tile [0, N) in coding order."""
+    rng = np.random.default_rng(14)
+    for _ in range(300):
+        n_tables = int(rng.integers(1, 40))
+        t = rng.choice(rng.integers(0, n_tables, size=int(rng.integers(1, 6))), size=int(rng.integers(0, 300)))
+        t = np.where(rng.random(t.size) < 0.3, rng.integers(0, n_tables, size=t.size), t)
+        sorted_t = t[ans.coding_order(t, n_tables)]
+        counts = np.bincount(t, minlength=n_tables)
+        pos = 0
+        for a, b, table in ans._segments(t, n_tables):
+            assert a == pos < b
+            pos = b
+            if table >= 0:
+                assert (sorted_t[a:b] == table).all() and b - a == counts[table] >= ans.MIN_RUN
+            else:
+                assert (counts[np.unique(sorted_t[a:b])] < ans.MIN_RUN).all()
+        assert pos == t.size
+
+
+@needs_constriction
+@pytest.mark.eq("core.ans_adapter")
+def test_one_table_per_symbol():
+    rng = np.random.default_rng(15)
+    n = 700
+    f = make_tables(rng, n, 16, "cuts")
+    t = rng.permutation(n).astype(np.int32)
+    s = sample_symbols(rng, f, t)
+    data = ans.encode(s, f, t, backend="constriction")
+    assert data == ans.encode(s, f, t, backend="mirror")
+    np.testing.assert_array_equal(ans.decode(data, f, t, backend="constriction"), s)
