@@ -62,6 +62,8 @@ def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
     a, b: (H, W) or (H, W, C), same shape; uint8 or float in [0, peak].
     Returns dB as a Python float; +inf when a == b.
     """
+    if not (isinstance(peak, (int, float, np.integer, np.floating)) and 0 < float(peak) < math.inf):
+        raise InputError(f"psnr: peak must be a positive finite number, got {peak!r}")
     x, y = _pair(a, b, "psnr")
     mse = float(np.mean((x - y) ** 2))
     if mse == 0.0:

@@ -307,3 +307,19 @@ def test_cli_inspect(tmp_path):
     res = CliRunner().invoke(cli, ["inspect", str(p)])
     assert res.exit_code != 0
     assert "CRC-32 mismatch" in res.output or "CRC-32 mismatch" in str(res.exception)
+
+
+@pytest.mark.eq("bits.crc", "bits.C1")
+def test_exhaustive_flips_and_truncations_of_a_full_container():
+    """Every bit flip and every prefix of a container using every field type."""
+    from ref.core.container_vectors import _typed_header, _typed_sections
+
+    b = pack("easz", _typed_header(), _typed_sections())
+    for i in range(len(b)):
+        with pytest.raises(BitstreamError):
+            unpack(b[:i])
+        for bit in range(8):
+            bad = bytearray(b)
+            bad[i] ^= 1 << bit
+            with pytest.raises(BitstreamError):
+                unpack(bytes(bad))
