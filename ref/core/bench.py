@@ -18,6 +18,7 @@ Throughputs are millions of symbols per second, best of ``--repeat`` runs.
 
 from __future__ import annotations
 
+import os
 import time
 
 import click
@@ -138,7 +139,7 @@ def run_case(cs, n: int, k: int, n_tables: int, mirror_n: int, family_n: int, re
 @click.option("--mirror-n", type=int, default=20_000, show_default=True, help="symbols for the (slow) mirror")
 @click.option("--family-n", type=int, default=200_000, show_default=True,
               help="symbols for the model-family reference row (0: skip)")
-@click.option("--repeat", type=int, default=5, show_default=True,
+@click.option("--repeat", type=int, default=7, show_default=True,
               help="best of this many runs (raw and adapter interleaved)")
 @click.option("--seed", type=int, default=0, show_default=True)
 def bench_command(n: int, k: int, tables: int, mirror_n: int, family_n: int, repeat: int, seed: int) -> None:
@@ -172,5 +173,7 @@ def bench_command(n: int, k: int, tables: int, mirror_n: int, family_n: int, rep
             con.print(f"reference, {r['case']}: constriction model family in natural order (one "
                       f"probability row per symbol), N={r['fam_n']:,}: enc {r['fam_enc']:.2f} / dec "
                       f"{r['fam_dec']:.2f} Msym/s -- the order [core.ans_order] avoids", markup=False)
+    con.print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end of the run "
+              "(a loaded machine makes single ratios noisy; rerun to compare)", markup=False)
     con.print("raw = direct constriction API in the spec's order; adapter = ref.core.ans.encode/decode "
               "(incl. validation and finish); streams checked identical (raw == adapter == mirror).", markup=False)
