@@ -63,11 +63,10 @@ def check_freqs(freqs) -> np.ndarray:
         raise InputError("freqs must hold at least one table")
     if not K_MIN <= k <= K_MAX:
         raise InputError(f"alphabet size K={k} outside [{K_MIN}, {K_MAX}]")
-    wide = arr.astype(np.int64)
-    if wide.min() < 1:
-        t, s = np.argwhere(wide < 1)[0]
-        raise InputError(f"freqs[{t}, {s}] = {wide[t, s]}: every frequency must be >= 1")
-    sums = wide.sum(axis=1)
+    if arr.min() < 1 or arr.max() > TOTAL:              # also keeps the int64 row sums exact
+        t, s = np.argwhere((arr < 1) | (arr > TOTAL))[0]
+        raise InputError(f"freqs[{t}, {s}] = {arr[t, s]}: every frequency must be in [1, 2**24]")
+    sums = arr.sum(axis=1, dtype=np.int64)
     bad = np.flatnonzero(sums != TOTAL)
     if bad.size:
         raise InputError(f"freqs row {bad[0]} sums to {sums[bad[0]]}, must be exactly 2**24 = {TOTAL}")

@@ -153,20 +153,22 @@ def bench_command(n: int, k: int, tables: int, mirror_n: int, family_n: int, rep
         raise InputError(f"--k must be in [2, {ans.K_MAX}] and --tables <= 65536")
     cs = ans._constriction()
     con = Console()
+    if con.width < 120:          # the table needs ~110 columns; wrap rather than squeeze it
+        con = Console(width=120)
     rows = [run_case(cs, n, k, t, mirror_n, family_n if t > 1 else 0, repeat, seed) for t in (tables, 1)]
 
-    def f(row, key, fmt="{:.2f}"):
-        return fmt.format(row[key]) if key in row else "n/a"
+    def pair(row, a, b, fmt="{:.2f}"):
+        return f"{fmt.format(row[a])} / {fmt.format(row[b])}" if a in row else "n/a"
 
-    table = Table(title=f"codecref bench core (Msym/s, best of {repeat}; constriction "
-                        f"{'0.5.0' if cs is not None else 'not installed'})")
-    for col in ("case", "N", "raw enc", "raw dec", "adapter enc", "adapter dec",
-                "ratio enc", "ratio dec", "bits/sym", "mirror N", "mirror enc", "mirror dec"):
-        table.add_column(col, justify="right" if col != "case" else "left")
+    table = Table(title=f"codecref bench core: Msym/s encode / decode, best of {repeat}; constriction "
+                        f"{'0.5.0' if cs is not None else 'not installed'}")
+    for col in ("case", "N", "raw constriction", "adapter", "ratio adapter/raw", "bits/sym", "mirror N", "mirror"):
+        table.add_column(col, justify="left" if col == "case" else "right", no_wrap=True)
     for r in rows:
-        table.add_row(r["case"], f"{r['n']:,}", f(r, "raw_enc"), f(r, "raw_dec"), f(r, "ad_enc"),
-                      f(r, "ad_dec"), f(r, "ratio_enc"), f(r, "ratio_dec"), f(r, "bits_per_symbol", "{:.3f}"),
-                      f"{r['mirror_n']:,}", f(r, "mir_enc"), f(r, "mir_dec"))
+        table.add_row(r["case"], f"{r['n']:,}", pair(r, "raw_enc", "raw_dec"), pair(r, "ad_enc", "ad_dec"),
+                      pair(r, "ratio_enc", "ratio_dec"),
+                      f"{r['bits_per_symbol']:.3f}" if "bits_per_symbol" in r else "n/a",
+                      f"{r['mirror_n']:,}", pair(r, "mir_enc", "mir_dec"))
     con.print(table)
     for r in rows:
         if "fam_enc" in r:

@@ -86,13 +86,14 @@ def groups_strategy(draw, max_groups: int = 3, max_n: int = 300):
 @pytest.mark.eq("core.ans_tables")
 @pytest.mark.parametrize("bad, msg", [
     (np.full((1, 4), TOTAL // 4 + 1, np.uint32), "sums to"),
-    (np.array([[0, TOTAL]], np.uint32), ">= 1"),
+    (np.array([[0, TOTAL]], np.uint32), "in \\[1, 2\\*\\*24\\]"),
     (np.array([[TOTAL]], np.uint32), "alphabet size"),
     (np.full((1, 1 << 17), TOTAL >> 17, np.uint32), "alphabet size"),
     (np.full(4, TOTAL // 4, np.uint32), "2-D"),
     (np.full((1, 4), TOTAL / 4), "integer"),
     (np.zeros((0, 4), np.uint32), "at least one"),
-    (np.array([[-1, TOTAL + 1]], np.int64), ">= 1"),
+    (np.array([[-1, TOTAL + 1]], np.int64), "in \\[1, 2\\*\\*24\\]"),
+    (np.array([[2**63 + 2**23, 2**63 + 2**23]], np.uint64), "in \\[1, 2\\*\\*24\\]"),  # sums to 2**24 mod 2**64
 ])
 def test_check_freqs_rejects(bad, msg):
     with pytest.raises(InputError, match=msg):
@@ -563,3 +564,17 @@ def test_one_table_per_symbol():
     data = ans.encode(s, f, t, backend="constriction")
     assert data == ans.encode(s, f, t, backend="mirror")
     np.testing.assert_array_equal(ans.decode(data, f, t, backend="constriction"), s)
+
+
+def test_bench_core_runs_and_checks_streams():
+    """`codecref bench core` on a small N: runs every contender and prints the table."""
+    from click.testing import CliRunner
+
+    from ref.core.bench import bench_command
+
+    res = CliRunner().invoke(bench_command, ["--n", "3000", "--k", "16", "--tables", "4", "--mirror-n", "500",
+                                             "--family-n", "500", "--repeat", "1"], terminal_width=200)
+    assert res.exit_code == 0, res.output
+    assert "4 tables, K=16" in res.output and "1 table, K=16" in res.output and "mirror" in res.output
+    bad = CliRunner().invoke(bench_command, ["--k", "1"])
+    assert bad.exit_code != 0
