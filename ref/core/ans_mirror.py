@@ -1,6 +1,6 @@
 """Readable pure-NumPy rANS coder: the porting reference of ``spec/core-ans.md``.
 
-This module is the *normative* reading of the entropy coder.  It reproduces
+This module is the executable reading of the normative spec.  It reproduces
 ``constriction.stream.stack.AnsCoder`` (constriction 0.5.0: 64-bit state,
 32-bit words, 24-bit probabilities) **bit for bit**: same words, same order.
 ``ref.core.ans`` uses it directly with ``backend="mirror"`` (Linux aarch64 has
