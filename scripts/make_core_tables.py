@@ -6,7 +6,7 @@ Normative source of the constants used by :mod:`ref.core.tables` (spec/core-entr
 ``ref.core.tables.SHIPPED_SHA256``.  ``tests/core/test_tables.py`` re-runs the generator and
 checks that it reproduces the shipped file bit for bit.
 
-Everything is computed with mpmath at 200 bits of precision and rounded once, so the result
+Everything is computed with mpmath at 128 bits of precision and rounded once, so the result
 does not depend on the platform's libm (np.exp / scipy.special.erf differ by 1-2 ulp across
 machines, see ../shared/notes/platforms.md).
 
@@ -41,7 +41,7 @@ INV_SCALE_BITS = 32
 def build() -> dict[str, np.ndarray]:
     import mpmath as mp
 
-    mp.mp.prec = 200
+    mp.mp.prec = 128
     one = mp.mpf(2) ** CDF_BITS
     g = 2**GRID_BITS
 

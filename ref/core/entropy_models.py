@@ -18,6 +18,7 @@ Factorized density tables are made once per checkpoint from the float model
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Sequence
 
 from ref.core import runtime as _runtime
@@ -90,7 +91,11 @@ def factorized_likelihood(params: dict, y):
     above agrees everywhere else and is correct there.)
     y: (..., C) channels last.  Returns (..., C).
     """
-    y = jnp.asarray(y)
+    return _factorized_likelihood_jit(params, jnp.asarray(y))
+
+
+@jax.jit
+def _factorized_likelihood_jit(params: dict, y):
     shape = y.shape
     flat = jnp.moveaxis(y, -1, 0).reshape(shape[-1], -1)
     lo = factorized_logits(params, flat - 0.5)
@@ -110,6 +115,11 @@ def gaussian_likelihood(y, mean, scale, *, scale_bound: float = SCALE_BOUND):
     """P(y) = Phi((1/2 - v)/s) - Phi((-1/2 - v)/s),  v = |y - mean|,  s = max(scale, 0.11)
     (LowerBound gradient), Phi(t) = erfc(-t/sqrt 2)/2; then max(P, 1e-9).  CompressAI
     GaussianConditional._likelihood.  y, mean, scale broadcast together."""
+    return _gaussian_jit(y, mean, scale, scale_bound)
+
+
+@partial(jax.jit, static_argnums=3)
+def _gaussian_jit(y, mean, scale, scale_bound):
     v = jnp.abs(y - mean)
     s = lower_bound(scale, scale_bound)
     p = _std_normal_cdf((0.5 - v) / s) - _std_normal_cdf((-0.5 - v) / s)
@@ -124,6 +134,11 @@ def _laplace_cdf(t):
 def laplace_likelihood(y, mean, scale, *, scale_bound: float = SCALE_BOUND):
     """P(y) = F((1/2 - v)/b) - F((-1/2 - v)/b),  v = |y - mean|,  b = max(scale, 0.11),
     F(t) = exp(t)/2 (t < 0), 1 - exp(-t)/2 (t >= 0); then max(P, 1e-9)."""
+    return _laplace_jit(y, mean, scale, scale_bound)
+
+
+@partial(jax.jit, static_argnums=3)
+def _laplace_jit(y, mean, scale, scale_bound):
     v = jnp.abs(y - mean)
     b = lower_bound(scale, scale_bound)
     p = _laplace_cdf((0.5 - v) / b) - _laplace_cdf((-0.5 - v) / b)
@@ -137,6 +152,11 @@ def gmm_likelihood(y, logits, means, scales, *, scale_bound: float = SCALE_BOUND
 
     y: (...); logits, means, scales: (..., k).  Returns (...).
     """
+    return _gmm_jit(y, logits, means, scales, scale_bound)
+
+
+@partial(jax.jit, static_argnums=4)
+def _gmm_jit(y, logits, means, scales, scale_bound):
     w = jax.nn.softmax(logits, axis=-1)
     v = jnp.abs(y[..., None] - means)
     s = lower_bound(scales, scale_bound)
@@ -281,15 +301,23 @@ def decode_mixture(decoder, scale_idx, mean_idx, weight_int, payload: bytes, *, 
 
 
 # --------------------------------------------------------------------------- factorized tables
-def _median_np(params64: dict, channels: int) -> np.ndarray:
-    lo = jnp.full((channels, 1), -1e6, jnp.float64)
-    hi = jnp.full((channels, 1), 1e6, jnp.float64)
-    for _ in range(80):
+@jax.jit
+def _median(params64: dict):
+    """Per-channel x with logits(x) = 0 (c(x) = 1/2): 80 bisection steps on [-1e6, 1e6], float64."""
+    channels = params64["matrices"][0].shape[0]
+
+    def step(_, lohi):
+        lo, hi = lohi
         mid = 0.5 * (lo + hi)
         pos = factorized_logits(params64, mid) > 0
-        hi = jnp.where(pos, mid, hi)
-        lo = jnp.where(pos, lo, mid)
-    return np.asarray(0.5 * (lo + hi))[:, 0]
+        return jnp.where(pos, lo, mid), jnp.where(pos, mid, hi)
+
+    lo = jnp.full((channels, 1), -1e6, jnp.float64)
+    lo, hi = jax.lax.fori_loop(0, 80, step, (lo, -lo))
+    return (0.5 * (lo + hi))[:, 0]
+
+
+_cdf_jit = jax.jit(lambda p, x: jax.nn.sigmoid(factorized_logits(p, x)))
 
 
 @implements("core.table_factorized", "core.C9")
@@ -308,9 +336,9 @@ def factorized_tables(params: dict, radius: int) -> tuple[T.TableSet, np.ndarray
     R = int(radius)
     p64 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), params)
     C = int(p64["matrices"][0].shape[0])
-    off = np.rint(_median_np(p64, C)).astype(np.int64)
+    off = np.rint(np.asarray(_median(p64))).astype(np.int64)
     edges = off[:, None] + np.arange(2 * R + 2)[None, :] - R - 0.5
-    cdf = np.asarray(jax.nn.sigmoid(factorized_logits(p64, jnp.asarray(edges))), dtype=np.float64)
+    cdf = np.asarray(_cdf_jit(p64, jnp.asarray(edges)), dtype=np.float64)
     Ci = np.clip(np.rint(cdf * T.CDF_ONE), 0, T.CDF_ONE).astype(np.int64)
     Ci = np.maximum.accumulate(Ci, axis=-1)
     masses = np.empty((C, 2 * R + 2), dtype=np.int64)

@@ -86,6 +86,11 @@ def gdn(params: dict, x, *, inverse: bool = False):
             norm of output channel i, CompressAI's conv weight gamma[i, j, 0, 0]).
     x: (..., C) channels last.  Returns (..., C), dtype of x.
     """
+    return _gdn_jit(params, x, inverse)
+
+
+@partial(jax.jit, static_argnums=2)
+def _gdn_jit(params: dict, x, inverse: bool):
     beta, gamma = effective_params(params)
     norm = jnp.einsum("...j,ij->...i", x * x, gamma.astype(x.dtype)) + beta.astype(x.dtype)
     return x * jnp.sqrt(norm) if inverse else x * jax.lax.rsqrt(norm)

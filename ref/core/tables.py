@@ -46,6 +46,7 @@ FRAC_BITS = 32                      # |t| is computed in units of 2**-32
 SHIFT = FRAC_BITS - GRID_BITS       # 22: grid index = T >> 22, interpolation weight = T & (2**22-1)
 WEIGHT_BITS = 16                    # [core.C8] mixture weights are integers summing to 2**16
 WEIGHT_TOTAL = 1 << WEIGHT_BITS
+MAX_ALPHABET = 1 << 16             # K <= 2**16 (core.ans limit): radius <= 32767
 MAX_MEAN_GRID = 1 << 10             # largest allowed M (keeps int64 products < 2**63)
 N_CLAMP_UNITS = 1 << 14             # |n| is clamped to 2M * 2**14: |t| >= 64 there for every scale
 
@@ -198,7 +199,7 @@ def cdf_fixed(n: np.ndarray, mean_grid: int, scale_idx: np.ndarray, family: str 
 
 def _check_common(radius: int, mean_grid: int) -> tuple[int, int]:
     R, M = int(radius), int(mean_grid)
-    if R < 0 or alphabet_size(R) >= PROB_TOTAL // 2:
+    if R < 0 or alphabet_size(R) > MAX_ALPHABET:
         raise InputError(f"radius {radius} out of range")
     if not 1 <= M <= MAX_MEAN_GRID:
         raise InputError(f"mean grid M={mean_grid} out of range [1, {MAX_MEAN_GRID}]")

@@ -85,7 +85,7 @@ def test_factorized_likelihood():
     want = np.maximum(c(y + 0.5) - c(y - 0.5), 1e-9)
     assert np.allclose(got, want, rtol=1e-7, atol=1e-12)
     assert np.allclose(got.sum(axis=0), 1.0, atol=1e-6)
-    g = jax.grad(lambda q: -jnp.log2(E.factorized_likelihood(q, jnp.asarray(y[:5]))).sum())(p)
+    g = jax.jit(jax.grad(lambda q: -jnp.log2(E.factorized_likelihood(q, jnp.asarray(y[:5]))).sum()))(p)
     assert all(np.all(np.isfinite(np.asarray(a))) for a in jax.tree_util.tree_leaves(g))
 
 

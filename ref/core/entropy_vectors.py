@@ -1,0 +1,319 @@
+"""Golden vectors for quantisation, GDN, entropy models, integer tables and escape coding.
+
+Integer outputs (indices, frequency tables, symbols, bitstreams) are EXACT on every platform.
+Float outputs (likelihoods, GDN) carry a tolerance: they go through exp/erf/rsqrt and
+reductions that differ by a few ulp across platforms (../shared/notes/platforms.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ref.core.golden import EXACT, Vector, allclose
+
+F64_TOL = allclose(rtol=1e-9, atol=1e-15)   # float64 likelihoods / GDN: ulp-level drift only
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(seed))
+
+
+# --------------------------------------------------------------------------- quantisation
+def _quant_inputs() -> dict:
+    ties = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 1e15 + 0.5, -3.49999], dtype=np.float64)
+    x = np.concatenate([ties, _rng(1).normal(0, 4, 24)])
+    return {"x": x}
+
+
+def _quant_run(inputs, seed: int) -> dict:
+    import jax
+    import jax.numpy as jnp
+
+    from ref.core.quantization import add_uniform_noise, quantize, ste_round, to_symbols
+
+    x = jnp.asarray(inputs["x"])
+    grad = jax.grad(lambda v: (ste_round(v) * jnp.arange(v.shape[0], dtype=v.dtype)).sum())(x)
+    return {
+        "round": np.asarray(quantize(x)),
+        "symbols": to_symbols(inputs["x"]),
+        "noisy": np.asarray(add_uniform_noise(jax.random.PRNGKey(seed), x)),
+        "ste_value": np.asarray(ste_round(x)),
+        "ste_grad": np.asarray(grad),
+    }
+
+
+# --------------------------------------------------------------------------- GDN
+def _gdn_inputs() -> dict:
+    r = _rng(2)
+    C = 5
+    return {
+        "beta_stored": r.uniform(-0.2, 1.5, C),          # includes values below the bound
+        "gamma_stored": r.uniform(-0.1, 0.6, (C, C)),
+        "x": r.normal(0, 2, (2, 3, 4, C)),
+    }
+
+
+def _gdn_run(inputs) -> dict:
+    import jax.numpy as jnp
+
+    from ref.core.gdn import effective_params, gdn
+
+    p = {"beta": jnp.asarray(inputs["beta_stored"]), "gamma": jnp.asarray(inputs["gamma_stored"])}
+    beta, gamma = effective_params(p)
+    x = jnp.asarray(inputs["x"])
+    return {"beta": np.asarray(beta), "gamma": np.asarray(gamma),
+            "gdn": np.asarray(gdn(p, x)), "igdn": np.asarray(gdn(p, x, inverse=True))}
+
+
+# --------------------------------------------------------------------------- likelihoods
+def _lik_inputs() -> dict:
+    r = _rng(3)
+    n = 40
+    y = np.rint(r.normal(0, 6, n))
+    return {
+        "y": y,
+        "mean": r.normal(0, 3, n),
+        "scale": np.exp(r.uniform(np.log(0.05), np.log(40), n)),
+        "gmm_logits": r.normal(0, 1, (n, 3)),
+        "gmm_means": r.normal(0, 5, (n, 3)),
+        "gmm_scales": np.exp(r.uniform(-2, 3, (n, 3))),
+        "fact_y": np.rint(r.normal(0, 8, (10, 3))),
+    }
+
+
+def _factorized_params(C: int = 3):
+    """A deterministic, non-trivial factorized-density parameter set (float64)."""
+    import jax.numpy as jnp
+
+    r = _rng(11)
+    f = (1, 3, 3, 3, 1)
+    mats = [jnp.asarray(r.normal(0.3, 0.5, (C, f[k + 1], f[k]))) for k in range(4)]
+    biases = [jnp.asarray(r.uniform(-0.5, 0.5, (C, f[k + 1], 1))) for k in range(4)]
+    factors = [jnp.asarray(r.normal(0, 0.7, (C, f[k + 1], 1))) for k in range(3)]
+    return {"matrices": mats, "biases": biases, "factors": factors}
+
+
+def _lik_run(inputs) -> dict:
+    import jax.numpy as jnp
+
+    from ref.core import entropy_models as E
+
+    y, mu, s = (jnp.asarray(inputs[k]) for k in ("y", "mean", "scale"))
+    return {
+        "gaussian": np.asarray(E.gaussian_likelihood(y, mu, s)),
+        "laplace": np.asarray(E.laplace_likelihood(y, mu, s)),
+        "gmm": np.asarray(E.gmm_likelihood(y, jnp.asarray(inputs["gmm_logits"]),
+                                           jnp.asarray(inputs["gmm_means"]), jnp.asarray(inputs["gmm_scales"]))),
+        "factorized": np.asarray(E.factorized_likelihood(_factorized_params(), jnp.asarray(inputs["fact_y"]))),
+    }
+
+
+# --------------------------------------------------------------------------- seam + tables
+def _index_inputs() -> dict:
+    from ref.core.tables import scale_table
+
+    s = scale_table()
+    scales = np.concatenate([[0.0, 0.05, 0.11, 1e9], s[::7], np.nextafter(s[::9], np.inf), _rng(4).uniform(0, 300, 16)])
+    means = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -0.0625, 0.0625, 0.1875, 3.3, -7.77, 1e6 + 0.25])
+    return {"scales": scales, "means": means, "weights": _rng(5).dirichlet(np.ones(4), 6)}
+
+
+def _index_run(inputs, mean_grid: int) -> dict:
+    from ref.core import entropy_models as E
+
+    q, m = E.split_mean(E.mean_index(inputs["means"], mean_grid), mean_grid)
+    return {
+        "scale_idx": E.scale_index(inputs["scales"]),
+        "mean_idx": E.mean_index(inputs["means"], mean_grid),
+        "mean_q": q,
+        "mean_frac": m,
+        "weight_int": E.quantize_weights(inputs["weights"]),
+    }
+
+
+def _masses_inputs() -> dict:
+    m = _rng(6).integers(0, 2**20, (5, 9)).astype(np.int64)
+    m[0, :] = 0
+    m[0, 4] = 1                                     # one-hot row
+    m[1, :] = 7                                     # all equal (tie rule)
+    m = m * (2**32 // m.sum(axis=1, keepdims=True))
+    m[:, -1] += 2**32 - m.sum(axis=1)
+    return {"masses": m}
+
+
+def _masses_run(inputs) -> dict:
+    from ref.core.tables import quantize_masses
+
+    return {"freqs": quantize_masses(inputs["masses"])}
+
+
+def _table_inputs() -> dict:
+    return {"scale_idx": np.array([0, 1, 5, 13, 20, 31, 40, 52, 63], dtype=np.int64),
+            "mean_frac": np.array([0, 3, 1, 0, 2, 3, 1, 0, 2], dtype=np.int64),
+            "n": np.arange(-300, 301, 7, dtype=np.int64)}
+
+
+def _table_run(inputs, family: str, radius: int, mean_grid: int) -> dict:
+    from ref.core.tables import cdf_fixed, parametric_tables
+
+    return {
+        "freqs": parametric_tables(inputs["scale_idx"], inputs["mean_frac"], radius=radius,
+                                   mean_grid=mean_grid, family=family),
+        "cdf": cdf_fixed(inputs["n"][None, :], mean_grid, inputs["scale_idx"][:, None], family),
+    }
+
+
+def _gmm_inputs() -> dict:
+    r = _rng(7)
+    n, k = 6, 3
+    return {"weights": r.dirichlet(np.ones(k), n), "means": r.normal(0, 6, (n, k)),
+            "scales": np.exp(r.uniform(-2.5, 5, (n, k)))}
+
+
+def _gmm_run(inputs, radius: int, mean_grid: int) -> dict:
+    from ref.core import entropy_models as E
+    from ref.core.tables import mixture_tables
+
+    si, mi, wi = E.gmm_indices(inputs["weights"], inputs["means"], inputs["scales"], mean_grid)
+    ts, centre = mixture_tables(si, mi, wi, radius=radius, mean_grid=mean_grid)
+    return {"scale_idx": si, "mean_idx": mi, "weight_int": wi, "centre": centre, "freqs": ts.freqs}
+
+
+def _fact_table_run(inputs, radius: int) -> dict:
+    from ref.core.entropy_models import factorized_tables
+
+    ts, off = factorized_tables(_factorized_params(), radius)
+    return {"freqs": ts.freqs, "offsets": off}
+
+
+# --------------------------------------------------------------------------- bitstreams
+def _stream_inputs() -> dict:
+    r = _rng(8)
+    n = 64
+    mean = r.normal(0, 10, n)
+    scale = np.exp(r.uniform(np.log(0.08), np.log(300), n))
+    y = np.rint(mean + scale * r.standard_normal(n)).astype(np.int64)
+    y[[5, 20, 40, 63]] = [2**62 + 12345, -(2**63) + 1, 700, -5000]     # escapes, incl. int64 extremes
+    return {"y": y, "mean": mean, "scale": scale}
+
+
+def _stream_run(inputs, radius: int, mean_grid: int, family: str) -> dict:
+    from ref.core import ans
+    from ref.core import entropy_models as E
+
+    si, mi = E.conditional_indices(inputs["mean"], inputs["scale"], mean_grid)
+    groups, payload = E.encode_conditional(inputs["y"], si, mi, radius=radius, mean_grid=mean_grid, family=family)
+    data = ans.encode_groups(groups)
+    dec = ans.AnsDecoder(data)
+    y = E.decode_conditional(dec, si, mi, payload, radius=radius, mean_grid=mean_grid, family=family)
+    dec.finish()
+    return {"scale_idx": si, "mean_idx": mi, "symbols": groups[0][0], "table_idx": groups[0][2],
+            "ans": data, "escape": payload, "decoded": y}
+
+
+def _mix_stream_inputs() -> dict:
+    r = _rng(9)
+    n, k = 32, 2
+    w = r.dirichlet(np.ones(k), n)
+    mu = r.normal(0, 8, (n, k))
+    sc = np.exp(r.uniform(-1, 4, (n, k)))
+    y = np.rint(mu[np.arange(n), w.argmax(1)] + r.normal(0, 4, n)).astype(np.int64)
+    y[3] = 99999
+    return {"y": y, "weights": w, "means": mu, "scales": sc}
+
+
+def _mix_stream_run(inputs, radius: int, mean_grid: int) -> dict:
+    from ref.core import ans
+    from ref.core import entropy_models as E
+
+    si, mi, wi = E.gmm_indices(inputs["weights"], inputs["means"], inputs["scales"], mean_grid)
+    groups, payload = E.encode_mixture(inputs["y"], si, mi, wi, radius=radius, mean_grid=mean_grid)
+    return {"ans": ans.encode_groups(groups), "escape": payload}
+
+
+VECTORS = [
+    Vector(
+        id="core.entropy.quantize",
+        equations=("core.quant_round", "core.quant_noise", "core.quant_ste", "core.C1"),
+        function="ref.core.quantization.quantize",
+        make_inputs=_quant_inputs, run=_quant_run, params={"seed": 42},
+        rules={"noisy": allclose(rtol=1e-15, atol=1e-15)},
+        description="round half to even, int64 symbols, U(-1/2,1/2) noise from PRNGKey(seed), STE value and gradient",
+    ),
+    Vector(
+        id="core.entropy.gdn",
+        equations=("core.gdn", "core.gdn_reparam"),
+        function="ref.core.gdn.gdn",
+        make_inputs=_gdn_inputs, run=_gdn_run, default_rule=F64_TOL,
+        description="stored (reparametrised) beta/gamma -> effective values; GDN and IGDN on (2,3,4,5) float64",
+    ),
+    Vector(
+        id="core.entropy.likelihoods",
+        equations=("core.lik_gaussian", "core.lik_laplace", "core.lik_gmm", "core.lik_factorized"),
+        function="ref.core.entropy_models.gaussian_likelihood",
+        make_inputs=_lik_inputs, run=_lik_run, default_rule=F64_TOL,
+        description="float64 training likelihoods (scale bound 0.11, likelihood bound 1e-9)",
+    ),
+    Vector(
+        id="core.entropy.indices",
+        equations=("core.C4", "core.C5", "core.C8"),
+        function="ref.core.entropy_models.scale_index",
+        make_inputs=_index_inputs, run=_index_run, params={"mean_grid": 4},
+        description="float -> integer seam: scale index, mean index (grid 1/4), split, mixture weight integers",
+    ),
+    Vector(
+        id="core.entropy.quantize_masses",
+        equations=("core.C2", "core.C3"),
+        function="ref.core.tables.quantize_masses",
+        make_inputs=_masses_inputs, run=_masses_run,
+        description="largest-remainder quantiser of 2**32-mass rows to 2**24 frequencies",
+    ),
+    Vector(
+        id="core.entropy.table_gaussian",
+        equations=("core.table_gaussian", "core.C2", "core.C3", "core.C5", "core.C6"),
+        function="ref.core.tables.parametric_tables",
+        make_inputs=_table_inputs, run=_table_run,
+        params={"family": "gaussian", "radius": 40, "mean_grid": 4},
+        description="Gaussian tables for 9 (scale_idx, mean_frac) pairs, R=40, M=4, and the fixed-point CDF",
+    ),
+    Vector(
+        id="core.entropy.table_laplace",
+        equations=("core.table_laplace", "core.C2", "core.C3", "core.C6"),
+        function="ref.core.tables.parametric_tables",
+        make_inputs=_table_inputs, run=_table_run,
+        params={"family": "laplace", "radius": 40, "mean_grid": 4},
+        description="Laplace tables for 9 (scale_idx, mean_frac) pairs, R=40, M=4, and the fixed-point CDF",
+    ),
+    Vector(
+        id="core.entropy.table_gmm",
+        equations=("core.table_gmm", "core.C4", "core.C5", "core.C8"),
+        function="ref.core.tables.mixture_tables",
+        make_inputs=_gmm_inputs, run=_gmm_run, params={"radius": 24, "mean_grid": 8},
+        description="3-component Gaussian mixtures: float params -> indices -> per-element tables",
+    ),
+    Vector(
+        id="core.entropy.table_factorized",
+        equations=("core.table_factorized", "core.C9"),
+        function="ref.core.entropy_models.factorized_tables",
+        make_inputs=lambda: {}, run=_fact_table_run, params={"radius": 16},
+        rules={"freqs": allclose(rtol=0, atol=2)},
+        description="checkpoint-time integer tables of a fixed factorized density (float evaluation: +-2 counts)",
+    ),
+    Vector(
+        id="core.entropy.stream_gaussian_escape",
+        equations=("core.table_gaussian", "core.C4", "core.C5", "core.C7", "core.C1"),
+        function="ref.core.entropy_models.encode_conditional",
+        make_inputs=_stream_inputs, run=_stream_run,
+        params={"radius": 64, "mean_grid": 2, "family": "gaussian"},
+        description="Gaussian conditional + escape: indices, symbols, ANS bytes, escape payload, decoded latents",
+    ),
+    Vector(
+        id="core.entropy.stream_mixture",
+        equations=("core.table_gmm", "core.C7", "core.C8"),
+        function="ref.core.entropy_models.encode_mixture",
+        make_inputs=_mix_stream_inputs, run=_mix_stream_run, params={"radius": 20, "mean_grid": 4},
+        description="2-component mixture coding: ANS bytes and escape payload",
+    ),
+]
+
+__all__ = ["VECTORS", "EXACT"]
