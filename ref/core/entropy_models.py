@@ -172,6 +172,13 @@ def _finite(a, name: str) -> np.ndarray:
     return a
 
 
+def _int_array(a, name: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.dtype.kind not in "iu":
+        raise InputError(f"{name} must be an integer array, got {a.dtype}")
+    return a.astype(np.int64)
+
+
 @implements("core.C4")
 def scale_index(scale) -> np.ndarray:
     """Scale index ([core.C4]): the smallest k with scale <= s_k, capped at 63.
@@ -201,7 +208,7 @@ def mean_index(mean, mean_grid: int = 1) -> np.ndarray:
 @implements("core.C5")
 def split_mean(mean_idx, mean_grid: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """mean_idx -> (q, m): q = floor(mean_idx / M), m = mean_idx - M q in [0, M) ([core.C5])."""
-    mi = np.asarray(mean_idx, dtype=np.int64)
+    mi = _int_array(mean_idx, "mean_idx")
     q = np.floor_divide(mi, mean_grid)
     return q, mi - mean_grid * q
 
@@ -215,7 +222,10 @@ def conditional_indices(mean, scale, mean_grid: int = 1) -> tuple[np.ndarray, np
 def table_index(scale_idx, mean_idx, mean_grid: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(scale_idx, mean_idx) -> (table index s*M + m into ``tables.table_set``, centre q)."""
     q, m = split_mean(mean_idx, mean_grid)
-    return np.asarray(scale_idx, dtype=np.int64) * mean_grid + m, q
+    s = _int_array(scale_idx, "scale_idx")
+    if s.size and (s.min() < 0 or s.max() >= T.n_scales()):
+        raise InputError(f"scale index out of range [0, {T.n_scales() - 1}]")
+    return s * mean_grid + m, q
 
 
 @implements("core.C8")

@@ -183,8 +183,10 @@ def cdf_fixed(n: np.ndarray, mean_grid: int, scale_idx: np.ndarray, family: str 
         C   = G(T) if n >= 0 else 2**32 - G(T)
     """
     M = int(mean_grid)
+    if not 1 <= M <= MAX_MEAN_GRID:
+        raise InputError(f"mean grid M={mean_grid} out of range [1, {MAX_MEAN_GRID}]")
     tab = _table_for(family)
-    inv = shipped()["inv_scale"][np.asarray(scale_idx, dtype=np.int64)]
+    inv = shipped()["inv_scale"][_check_scale_idx(scale_idx)]
     n = np.asarray(n, dtype=np.int64)
     a = np.minimum(np.abs(n), 2 * M * N_CLAMP_UNITS)
     T = (a * inv) // (2 * M)

@@ -122,6 +122,12 @@ def test_mean_index_and_split():
     t, q = E.table_index(np.array([5, 63]), np.array([-1, 17]), 4)
     assert t.tolist() == [5 * 4 + 3, 63 * 4 + 1] and q.tolist() == [-1, 4]
     with pytest.raises(InputError):
+        E.table_index(np.array([1.0]), np.array([0]), 1)          # indices must be integers
+    with pytest.raises(InputError):
+        E.table_index(np.array([64]), np.array([0]), 1)
+    with pytest.raises(InputError):
+        E.split_mean(np.array([0.5]), 2)
+    with pytest.raises(InputError):
         E.mean_index([np.inf])
     with pytest.raises(InputError):
         E.mean_index([2.0**41])

@@ -160,6 +160,17 @@ def test_parametric_tables_vs_scipy(fam, s, R, M, data):
     assert np.abs(f.astype(np.float64) - want).max() < 6.0
 
 
+@pytest.mark.eq("core.table_gaussian", "core.table_laplace", "core.C6")
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(T.FAMILIES), st.integers(0, 63), st.integers(1, 300))
+def test_centred_tables_unimodal(fam, s, R):
+    f = T.parametric_tables(s, 0, radius=R, family=fam).astype(np.int64)[:-1]
+    right = f[R:]                                    # r = 0, 1, ..., R
+    assert np.all(np.diff(right) <= 1)               # non-increasing up to the quantiser's +-1
+    assert np.abs(f[:R][::-1] - right[1:]).max() <= 1
+    assert f[R] == f.max()
+
+
 @pytest.mark.eq("core.table_gaussian", "core.C5")
 def test_table_set_layout_and_symmetry():
     ts = T.table_set("gaussian", 20, 4)
@@ -228,3 +239,39 @@ def test_table_input_errors():
         T.parametric_tables(0, 0, radius=4, family="cauchy")
     with pytest.raises(InputError):
         T.mixture_tables(np.zeros((1, 2), int), np.zeros((1, 2), int), np.array([[1, 2]]), radius=3, mean_grid=1)
+
+
+def _spec_cdf(n, M, s, tab, inv):
+    """Literal Python-int transcription of [core.C6]."""
+    a = min(abs(n), 2 * M * 2**14)
+    t = (a * inv[s]) // (2 * M)
+    i, w = t >> 22, t & (2**22 - 1)
+    L = len(tab) - 1
+    g = tab[L] if i >= L else tab[i] + (((tab[i + 1] - tab[i]) * w) >> 22)
+    return g if n >= 0 else 2**32 - g
+
+
+def _spec_mixture_table(comps, R, M, family):
+    """Literal transcription of [core.table_gmm] / [core.table_gaussian]: comps = [(s, d, w)]."""
+    d = T.shipped()
+    tab = [int(v) for v in d["normal_cdf" if family == "gaussian" else "laplace_cdf"]]
+    inv = [int(v) for v in d["inv_scale"]]
+    C = []
+    for i in range(2 * R + 2):
+        acc = sum(w * _spec_cdf(2 * M * (i - R) - M - 2 * off, M, s, tab, inv) for s, off, w in comps)
+        C.append(acc >> 16)
+    masses = [C[j + 1] - C[j] for j in range(2 * R + 1)] + [C[0] + 2**32 - C[-1]]
+    return _spec_quantiser(masses, 32)
+
+
+@pytest.mark.eq("core.table_gaussian", "core.table_laplace", "core.table_gmm", "core.C6", "core.C3")
+def test_tables_match_literal_spec_transcription():
+    for fam, s, m, R, M in (("gaussian", 0, 0, 5, 1), ("gaussian", 27, 3, 12, 4), ("laplace", 63, 1, 9, 2),
+                            ("laplace", 8, 0, 3, 1), ("gaussian", 45, 7, 20, 8)):
+        want = _spec_mixture_table([(s, m, 2**16)], R, M, fam)
+        assert T.parametric_tables(s, m, radius=R, mean_grid=M, family=fam).tolist() == want
+    ts, centre = T.mixture_tables(np.array([[3, 40]]), np.array([[-13, 90]]), np.array([[40000, 25536]]),
+                                  radius=10, mean_grid=4)
+    assert centre.tolist() == [-4]                   # floor(-13 / 4)
+    want = _spec_mixture_table([(3, -13 + 16, 40000), (40, 90 + 16, 25536)], 10, 4, "gaussian")
+    assert ts.freqs[0].tolist() == want
