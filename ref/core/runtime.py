@@ -55,12 +55,11 @@ def jax():
 
 
 def coder_backend() -> str:
-    """'constriction' if the Rust coder imports here, else 'numpy-mirror'."""
-    try:
-        import constriction  # noqa: F401
-    except ImportError:
-        return "numpy-mirror"
-    return "constriction"
+    """The coder ``backend="auto"`` resolves to here (honours ``CODECREF_CODER``)."""
+    from ref.core.ans import resolve_backend
+
+    name = resolve_backend("auto")
+    return "numpy-mirror" if name == "mirror" else name
 
 
 def describe() -> dict[str, str]:

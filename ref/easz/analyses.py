@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
-from ref.easz.codec import (EaszParams, encode_image, finish_pixels, inner_decode, inner_encode,
-                            interpolate, make_mask, parse, reconstruct_parts, _model_reconstruct)
+from ref.easz.codec import (EaszParams, _model_reconstruct, encode_image, finish_pixels, inner_decode,
+                            inner_encode, interpolate, make_mask, parse, reconstruct_parts)
 from ref.easz.patchify import pad_to_multiple, pixel_keep
 from ref.easz.sampler import erase_ratio_to_T
 from ref.easz.squeeze import SqueezePlan, squeeze, unsqueeze
@@ -111,8 +110,12 @@ def analysis_masks(images=EVAL_RGB, subs=(1, 2, 4), ratios=(0.1, 0.2, 0.3, 0.4, 
     base = {k: jpeg_bytes(pad_to_multiple(v, n), quality) for k, v in imgs.items()}
     for b in subs:
         g = n // b
+        done = set()
         for ratio in ratios:
             T = erase_ratio_to_T(ratio, g)
+            if T in done:  # two ratios that round to the same T: one row
+                continue
+            done.add(T)
             for kind in ("sampler", "random"):
                 sav, err, hows = [], [], set()
                 for seed in seeds:
@@ -142,12 +145,13 @@ def plot_masks(cols, rows, path):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
-    for b in sorted({r[0] for r in rows}):
+    for ci, b in enumerate(sorted({r[0] for r in rows})):
         for kind, ls in (("sampler", "-"), ("random", "--")):
             sel = [r for r in rows if r[0] == b and r[3] == kind]
             x = [int(r[2].split("/")[0]) / int(r[2].split("/")[1]) for r in sel]
-            ax[0].plot(x, [r[4] for r in sel], ls, marker="o", label=f"b={b} {kind}")
-            ax[1].plot(x, [r[5] for r in sel], ls, marker="o", label=f"b={b} {kind}")
+            style = dict(color=f"C{ci}", linestyle=ls, marker="o" if kind == "sampler" else "x")
+            ax[0].plot(x, [r[4] for r in sel], label=f"b={b} {kind}", **style)
+            ax[1].plot(x, [r[5] for r in sel], label=f"b={b} {kind}", **style)
     ax[0].set(xlabel="erase ratio T/g", ylabel="JPEG file saving (%)", title="Impact on JPEG (higher better)")
     ax[1].set(xlabel="erase ratio T/g", ylabel="reconstruction MSE", title="Impact on recon (lower better)")
     ax[1].legend(fontsize=7)

@@ -25,7 +25,7 @@ from ref.core.imageio import MAX_PIXELS, check_image
 from ref.core.registry import implements
 from ref.easz.mask_io import deserialize_mask, serialize_mask
 from ref.easz.patchify import check_geometry, crop, pad_to_multiple, pixel_keep
-from ref.easz.sampler import (SamplerConfig, diagonal_mask, erase_ratio_to_T, random_mask,
+from ref.easz.sampler import (SamplerConfig, diagonal_mask, random_mask,
                               row_sampler_mask, sr2x_mask)
 from ref.easz.squeeze import SqueezePlan, squeeze, unsqueeze
 

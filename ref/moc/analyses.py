@@ -23,7 +23,6 @@ EVAL_RGB = ("motorcycle_left", "motorcycle_right", "hubble_deep_field")
 EVAL_GRAY = ("camera", "moon")
 
 
-@implements("moc.C18")
 def eval_images(gray: bool = False, quick: bool = False) -> list[tuple[str, np.ndarray]]:
     """The evaluation images (never trained on), uint8 (H, W, C)."""
     from ref.moc.data import load_image

@@ -1,4 +1,4 @@
-"""``codecref bench moc``: codecref vs PyWavelets vs the walloc peer, one run (moc.C19).
+"""``codecref bench moc``: codecref vs PyWavelets vs the walloc peer, one run (spec/moc.md, Benchmark protocol).
 
 Times, on one 768 x 512 x 3 float32 image in [-0.5, 0.5] (seeded uniform noise):
 
@@ -27,7 +27,6 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ref.core.registry import implements
 
 DEFAULT_PEER = "/work/peers-venv/bin/python"
 
@@ -71,7 +70,6 @@ def run_peer(img: np.ndarray, repeat: int, threads: int) -> dict:
     return json.loads(lines[-1])
 
 
-@implements("moc.C19")
 def run_bench(height: int = 512, width: int = 768, repeat: int = 7, peer: bool = True,
               seed: int = 0) -> dict:
     """All timings of moc.C19 in one dict (milliseconds)."""

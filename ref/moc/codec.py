@@ -105,7 +105,7 @@ class EncodeInfo:
 _analysis_round = jax.jit(lambda p, x, cfg: jnp.round(analysis(p, x, cfg)), static_argnames=("cfg",))
 
 
-@implements("moc.C14")
+@implements("moc.C14", "moc.C15")
 def encode_image(img: np.ndarray, params: dict, cfg: MocConfig, *, model: str | None = None,
                  lossless: str = "webp") -> tuple[bytes, EncodeInfo]:
     """uint8 (H, W, C) -> container bytes (+ sizes/timings)."""

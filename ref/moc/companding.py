@@ -59,7 +59,7 @@ def expand(q: jax.Array, bits: int = 8) -> jax.Array:
     return s * ndtri(u)
 
 
-@implements("moc.quantize")
+@implements("moc.quantize", "moc.C15")
 def quantize(y: jax.Array, *, train: bool = False, key: jax.Array | None = None) -> jax.Array:
     """Inference: round half to even.  Training: y + U(-1/2, 1/2) (additive-noise proxy).
 

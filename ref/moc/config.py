@@ -11,7 +11,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from ref.core.registry import implements
 
+
+@implements("moc.C2")
 @dataclass(frozen=True)
 class MocConfig:
     """Configuration of one moc codec (hashable: usable as a jit static argument).
@@ -78,3 +81,12 @@ class MocConfig:
         if "extra" in kw:
             kw["extra"] = tuple(tuple(kv) for kv in kw["extra"])
         return MocConfig(**kw)
+
+
+@implements("moc.C5")
+def latent_channels_for(reduction: int, in_channels: int = 3, levels: int = 3, ndim: int = 2) -> int:
+    """M = C * 2^(J*D) / R: latent channels giving dimension reduction R (must be an integer)."""
+    n = in_channels * (1 << (levels * ndim))
+    if reduction <= 0 or n % reduction:
+        raise ValueError(f"reduction {reduction} does not divide C*2^(JD) = {n}")
+    return n // reduction

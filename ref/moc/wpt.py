@@ -36,6 +36,7 @@ __all__ = [
     "wpt_forward",
     "wpt_inverse",
     "leaf_order",
+    "wavelet_filters",
     "leaf_paths",
     "level_analysis_np",
     "level_synthesis_np",
@@ -43,6 +44,14 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- filters
+@implements("moc.C1")
+def wavelet_filters(wavelet: str = "bior4.4") -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(dec_lo, dec_hi, rec_lo, rec_hi) float64 arrays of a pywt wavelet (moc.C1: bior4.4,
+    10 taps each, as PyWavelets stores them).  Odd lengths are rejected."""
+    return _filters(wavelet)
+
+
+@functools.lru_cache(maxsize=None)
 def _filters(wavelet: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     w = pywt.Wavelet(wavelet)
     dec_lo, dec_hi = np.asarray(w.dec_lo, np.float64), np.asarray(w.dec_hi, np.float64)

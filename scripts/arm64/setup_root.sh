@@ -18,8 +18,9 @@ VENV_IN_ROOT=/opt/venv
 NICE=(nice -n 10)
 # Runtime dependencies of the project (constriction is left out on purpose: it
 # has no aarch64 wheel and the project falls back to its NumPy ANS coder).
+# matplotlib is in pyproject's dependencies too, so it is installed as well.
 PKGS=(numpy scipy "jax==0.10.2" "jaxlib==0.10.2" ml_dtypes opt_einsum pywavelets
-      safetensors pillow click rich flax optax)
+      safetensors pillow click rich flax optax matplotlib)
 PLATFORM_ARGS=(--only-binary=:all:
   --platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64
   --platform manylinux_2_27_aarch64 --platform manylinux_2_28_aarch64
@@ -30,11 +31,11 @@ step_start() { STEP_T0=$(date +%s); log "$*"; }
 step_end() { log "done in $(( $(date +%s) - STEP_T0 ))s"; }
 
 [ "$(id -u)" = 0 ] || { echo "setup_root.sh must run as root" >&2; exit 1; }
-case "$ROOT" in
-  "$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null || echo /nonexistent)"/*)
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+case "$(realpath -m "$ROOT")/" in
+  "$REPO"/*)
     echo "CODECREF_ARM_ROOT=$ROOT is inside the repository; put it elsewhere" >&2; exit 1;;
 esac
-T_ALL=$(date +%s)
 
 # --- 1. host tools --------------------------------------------------------
 if ! command -v qemu-aarch64-static >/dev/null || ! command -v debootstrap >/dev/null \
@@ -64,6 +65,9 @@ MOUNTED=()
 mount_chroot() {
   mountpoint -q "$ROOT/proc" || { mount -t proc proc "$ROOT/proc"; MOUNTED+=("$ROOT/proc"); }
   mountpoint -q "$ROOT/dev"  || { mount --bind /dev "$ROOT/dev"; MOUNTED+=("$ROOT/dev"); }
+  if [ -d /dev/pts ] && ! mountpoint -q "$ROOT/dev/pts"; then
+    mount --bind /dev/pts "$ROOT/dev/pts" 2>/dev/null && MOUNTED+=("$ROOT/dev/pts") || true
+  fi
   cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 }
 umount_chroot() {
@@ -75,11 +79,13 @@ trap umount_chroot EXIT
 in_root() { "${NICE[@]}" chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 
 # --- 2. debootstrap, first (foreign) stage ---------------------------------
+# (python3.11-venv is NOT in --include: debootstrap cannot resolve its
+# dependency alternatives and the second stage then fails; apt installs it in 4.)
 if [ ! -x "$ROOT/usr/bin/python3.11" ] && [ ! -e "$ROOT/debootstrap/debootstrap" ]; then
   step_start "debootstrap --foreign --arch=arm64 $SUITE $ROOT (first stage)"
   mkdir -p "$ROOT"
   "${NICE[@]}" debootstrap --arch=arm64 --foreign --variant=minbase \
-      --include=python3.11,python3.11-venv,ca-certificates \
+      --include=python3.11,ca-certificates \
       "$SUITE" "$ROOT" "$MIRROR"
   step_end
 fi
@@ -107,44 +113,63 @@ fi
 # --- 5. aarch64 wheels, downloaded on the host ---------------------------------
 HOST_PY="${CODECREF_HOST_PYTHON:-}"
 if [ -z "$HOST_PY" ]; then
-  for c in "$(dirname "$0")/../../.venv/bin/python" python3; do
+  for c in "$REPO/.venv/bin/python" python3; do
     if "$c" -m pip --version >/dev/null 2>&1; then HOST_PY="$c"; break; fi
   done
 fi
 [ -n "$HOST_PY" ] || { echo "no host python with pip found (set CODECREF_HOST_PYTHON)" >&2; exit 1; }
-if [ ! -e "$WHEELS/.complete" ]; then
-  step_start "pip download aarch64/cp311 wheels into $WHEELS (host: $HOST_PY)"
-  mkdir -p "$WHEELS"
+# Pin every package to the version installed on the host (the project venv), so
+# that x86-64 and arm64 runs compare the same package versions.  Packages the
+# host does not have stay unpinned (newest aarch64/cp311 wheel).
+mapfile -t SPECS < <("$HOST_PY" - "${PKGS[@]}" <<'PYEOF'
+import sys
+from importlib.metadata import version, PackageNotFoundError
+for spec in sys.argv[1:]:
+    name = spec.split("==")[0]
+    try:
+        print(f"{name}=={version(name)}")
+    except PackageNotFoundError:
+        print(spec)
+PYEOF
+)
+WANT="$(printf '%s\n' "${SPECS[@]}")"
+if [ ! -e "$WHEELS/.complete" ] || [ "$(cat "$WHEELS/.complete")" != "$WANT" ]; then
+  step_start "pip download aarch64/cp311 wheels into $WHEELS (host: $HOST_PY): ${SPECS[*]}"
+  rm -rf "$WHEELS"; mkdir -p "$WHEELS"
   # Full dependency resolution for the target platform.  If some (pure-Python)
-  # dependency of flax/optax only ships an sdist, fall back to downloading the
-  # packages one by one with --no-deps and then their deps without the culprit.
+  # dependency only ships an sdist, fall back to downloading the packages one
+  # by one, each with its dependencies if possible, else with --no-deps.
   if ! "${NICE[@]}" "$HOST_PY" -m pip download -q --disable-pip-version-check \
-        "${PLATFORM_ARGS[@]}" -d "$WHEELS" "${PKGS[@]}"; then
-    log "full resolution failed; retrying package by package with --no-deps"
-    for p in "${PKGS[@]}"; do
+        "${PLATFORM_ARGS[@]}" -d "$WHEELS" "${SPECS[@]}" 2> >(grep -v "is ignored: it is neither" >&2); then
+    log "full resolution failed; retrying package by package"
+    for p in "${SPECS[@]}"; do
       "${NICE[@]}" "$HOST_PY" -m pip download -q --disable-pip-version-check \
           "${PLATFORM_ARGS[@]}" -d "$WHEELS" "$p" \
         || "${NICE[@]}" "$HOST_PY" -m pip download -q --disable-pip-version-check \
           "${PLATFORM_ARGS[@]}" --no-deps -d "$WHEELS" "$p"
     done
   fi
-  printf '%s\n' "${PKGS[@]}" > "$WHEELS/.complete"
+  printf '%s\n' "$WANT" > "$WHEELS/.complete"
   step_end
 fi
 
 # --- 6. venv inside the root, offline install -------------------------------
-if [ ! -e "$ROOT$VENV_IN_ROOT/.codecref-complete" ]; then
+WHEEL_SET="$(cd "$WHEELS" && ls -1 *.whl | sort)"
+if [ ! -e "$ROOT$VENV_IN_ROOT/.codecref-complete" ] \
+   || [ "$(cat "$ROOT$VENV_IN_ROOT/.codecref-complete")" != "$WHEEL_SET" ]; then
   step_start "python3.11 -m venv $VENV_IN_ROOT + offline pip install (inside root, emulated)"
+  rm -rf "$ROOT$VENV_IN_ROOT"   # a changed wheel set gets a fresh venv
   mount_chroot
-  [ -x "$ROOT$VENV_IN_ROOT/bin/python" ] || in_root /usr/bin/python3.11 -m venv "$VENV_IN_ROOT"
+  in_root /usr/bin/python3.11 -m venv "$VENV_IN_ROOT"
   # --no-deps + every downloaded wheel: the set was resolved on the host, and
   # this also installs packages whose full resolution could not be satisfied.
+  mapfile -t WHL_IN_ROOT < <(printf '/opt/arm64-wheels/%s\n' $WHEEL_SET)
   in_root "$VENV_IN_ROOT/bin/python" -m pip install -q --disable-pip-version-check \
-      --no-index --find-links /opt/arm64-wheels --no-deps /opt/arm64-wheels/*.whl
+      --no-index --find-links /opt/arm64-wheels --no-deps "${WHL_IN_ROOT[@]}"
   in_root "$VENV_IN_ROOT/bin/python" -m pip check || log "pip check reported problems (see above)"
   in_root "$VENV_IN_ROOT/bin/python" -m pip list --format=freeze > "$ROOT$VENV_IN_ROOT/pip-freeze.txt"
   umount_chroot
-  touch "$ROOT$VENV_IN_ROOT/.codecref-complete"
+  printf '%s\n' "$WHEEL_SET" > "$ROOT$VENV_IN_ROOT/.codecref-complete"
   step_end
 fi
 

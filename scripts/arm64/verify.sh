@@ -53,12 +53,17 @@ import jax.numpy as jnp
 print("jax:", jax.__version__, " jaxlib:", jaxlib.__version__, " devices:", jax.devices())
 x = jax.jit(lambda v: jnp.tanh(v) @ v.T)(jnp.arange(16.0, dtype=jnp.float32).reshape(4, 4) / 16)
 print("jax jit smoke test: sum =", float(x.sum()))
-for name in ("scipy", "pywt", "ml_dtypes", "opt_einsum", "safetensors", "PIL", "click", "rich", "flax", "optax"):
+from importlib import import_module
+from importlib.metadata import version
+for dist, mod in (("scipy", "scipy"), ("PyWavelets", "pywt"), ("ml_dtypes", "ml_dtypes"),
+                  ("opt_einsum", "opt_einsum"), ("safetensors", "safetensors"), ("pillow", "PIL"),
+                  ("click", "click"), ("rich", "rich"), ("flax", "flax"), ("optax", "optax"),
+                  ("matplotlib", "matplotlib")):
     try:
-        mod = __import__(name)
-        print(f"{name}: {getattr(mod, '__version__', '?')}")
+        import_module(mod)
+        print(f"{dist}: {version(dist)}")
     except Exception as e:  # report, keep going
-        print(f"{name}: IMPORT FAILED: {type(e).__name__}: {e}")
+        print(f"{dist}: IMPORT FAILED: {type(e).__name__}: {e}")
 try:
     import constriction
     print("constriction: importable", getattr(constriction, "__version__", ""))
