@@ -31,6 +31,10 @@ export OPENBLAS_CORETYPE=ARMV8
 export XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_cpu_enable_fast_math=false"
 export PYTHONPATH="$REPO:$SITE"
 export PYTHONNOUSERSITE=1
+export PYTHONUNBUFFERED=1          # progress shows up at once in a captured log
+# rich sizes its tables to 80 columns when stdout is not a terminal, which cuts
+# vector ids; give captured logs room for the full table.
+[ -t 1 ] || export COLUMNS="${COLUMNS:-200}"
 # Nothing of the host's Python/loader setup may leak into the emulated process.
 unset PYTHONHOME PYTHONSTARTUP VIRTUAL_ENV LD_LIBRARY_PATH LD_PRELOAD
 
