@@ -47,6 +47,8 @@ SHIFT = FRAC_BITS - GRID_BITS       # 22: grid index = T >> 22, interpolation we
 WEIGHT_BITS = 16                    # [core.C8] mixture weights are integers summing to 2**16
 WEIGHT_TOTAL = 1 << WEIGHT_BITS
 MAX_ALPHABET = 1 << 16             # K <= 2**16 (core.ans limit): radius <= 32767
+MAX_SET_ENTRIES = 1 << 26           # largest cached table set (256 MiB of uint32)
+BLOCK_ELEMENTS = 1 << 21            # mixture tables are built in blocks of rows of this many entries
 MAX_MEAN_GRID = 1 << 10             # largest allowed M (keeps int64 products < 2**63)
 N_CLAMP_UNITS = 1 << 14             # |n| is clamped to 2M * 2**14: |t| >= 64 there for every scale
 
@@ -257,8 +259,12 @@ def parametric_tables(scale_idx, mean_frac, *, radius: int, mean_grid: int = 1,
     shape = s.shape
     s = s.reshape(-1, 1).astype(np.int64)
     m = m.reshape(-1, 1).astype(np.int64)
-    masses = _mixture_masses(s, m, np.full_like(s, WEIGHT_TOTAL), R, M, family)
-    return quantize_masses(masses).reshape(*shape, 2 * R + 2)
+    out = np.empty((s.shape[0], 2 * R + 2), dtype=np.uint32)
+    rows = max(1, BLOCK_ELEMENTS // (2 * R + 2))
+    for a in range(0, s.shape[0], rows):
+        b = min(s.shape[0], a + rows)
+        out[a:b] = quantize_masses(_mixture_masses(s[a:b], m[a:b], np.full_like(s[a:b], WEIGHT_TOTAL), R, M, family))
+    return out.reshape(*shape, 2 * R + 2)
 
 
 @implements("core.table_gaussian")
@@ -281,6 +287,9 @@ def table_set(family: str = "gaussian", radius: int = 1024, mean_grid: int = 1) 
     Returns TableSet(freqs uint32 (64*M, 2R+2), radius).  Cached; the array is read-only.
     """
     R, M = _check_common(radius, mean_grid)
+    if n_scales() * M * alphabet_size(R) > MAX_SET_ENTRIES:
+        raise InputError(f"table set of {n_scales() * M} x {alphabet_size(R)} entries is too large "
+                         f"(> {MAX_SET_ENTRIES}); use a smaller radius or mean grid")
     s = np.repeat(np.arange(n_scales()), M)
     m = np.tile(np.arange(M), n_scales())
     f = parametric_tables(s, m, radius=R, mean_grid=M, family=family)
@@ -319,5 +328,10 @@ def mixture_tables(scale_idx, mean_idx, weight_int, *, radius: int, mean_grid: i
     j = np.argmax(w, axis=-1)                                 # first maximum
     centre = np.floor_divide(np.take_along_axis(mu, j[:, None], axis=-1)[:, 0], M)
     offset = mu - M * centre[:, None]
-    masses = _mixture_masses(s, offset, w, R, M, family)
-    return TableSet(quantize_masses(masses), R), centre
+    N, k = s.shape
+    freqs = np.empty((N, 2 * R + 2), dtype=np.uint32)
+    rows = max(1, BLOCK_ELEMENTS // ((2 * R + 2) * max(k, 1)))  # bound the (rows, E, k) temporaries
+    for a in range(0, N, rows):
+        b = min(N, a + rows)
+        freqs[a:b] = quantize_masses(_mixture_masses(s[a:b], offset[a:b], w[a:b], R, M, family))
+    return TableSet(freqs, R), centre
