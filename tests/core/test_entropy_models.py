@@ -310,3 +310,12 @@ def test_encode_values_checks_inputs():
     dec = ans.AnsDecoder(ans.encode_groups(groups))
     assert decode_values(dec, np.array([[0, 5], [63, 63]]), ts, pay).tolist() == [[1, -9], [0, 4]]
     dec.finish()
+
+
+@pytest.mark.eq("core.table_gaussian", "core.C7")
+@pytest.mark.skipif(len(BACKENDS) < 2, reason="constriction not available")
+def test_backends_give_identical_bytes():
+    y, mean, scale = _latents(500, 9)
+    si, mi = E.conditional_indices(mean, scale, 2)
+    groups, pay = E.encode_conditional(y, si, mi, radius=100, mean_grid=2)
+    assert ans.encode_groups(groups, backend="constriction") == ans.encode_groups(groups, backend="mirror")
