@@ -9,10 +9,12 @@ i.e. each image row keeps its kept pixels in left-to-right order (easz.C10); the
 image is (H, W k / g, C) -- a plain image any inner codec takes.  Unsqueeze puts them
 back and leaves erased pixels at 0.
 
-The fast path copies, for each template row r, each maximal run of kept sub-patch
-columns as ONE strided block covering every patch and every pixel row of that band (no
-per-pixel Python loop; one NumPy copy per run).  :func:`squeeze_reference` is the
-literal formula, used by the tests.
+The fast path (:func:`copy_geometry`) copies, for each template row r, each maximal run
+of kept sub-patch columns as ONE strided array of memcpy blocks covering every patch and
+every pixel row of that band: no per-pixel Python loop, one NumPy assignment per run, the
+offsets/strides computed once per (template, image size).  The cost is bounded by the
+number of blocks (about one per erased sub-patch per pixel row), not by the pixel count.
+:func:`squeeze_reference` is the literal formula, used by the tests.
 """
 
 from __future__ import annotations
@@ -71,21 +73,40 @@ class SqueezePlan:
         return SqueezePlan(n, b, g, int(counts[0]), tuple(runs))
 
 
-def _band_views(img: np.ndarray, n: int, b: int, g: int) -> np.ndarray:
-    """(H, W, C') -> (H/n, g, b*(W/n), n*C') view: [patch row, template row, pixel row within
-    the band x patch column, bytes of one patch row].  Valid because a row's stride W*C is
-    (W/n) * n*C, so (b, W/n) merge into one axis."""
-    h, w, c = img.shape
-    return img.reshape(h // n, g, b * (w // n), n * c)
+@lru_cache(maxsize=256)
+def copy_geometry(plan: SqueezePlan, h: int, w: int, c: int, size: int) -> tuple:
+    """Every block copy of a squeeze of an (h, w, c) image of ``size``-byte pixels, as
+    (dtype, shape, full_offset, full_strides, packed_offset, packed_strides): the block is
+    the array of void(dtype.itemsize) items at that byte offset/strides in X resp. X_sq.
 
-
-@lru_cache(maxsize=64)
-def _copies(plan: SqueezePlan, c: int, itemsize: int) -> tuple[tuple[int, int, int, np.dtype], ...]:
-    """Per run: (template row r, source byte offset, destination byte offset, block dtype)
-    within one patch row of a band (source rows are n*C*itemsize bytes, destination k*b*C)."""
-    su = plan.b * c * itemsize
-    return tuple((r, s * su, o * su, np.dtype((np.void, (e - s) * su)))
-                 for r, runs in enumerate(plan.runs) for s, e, o in runs)
+    The b pixel rows of one band of one patch row are contiguous in both images, as
+    nseg = b*w/n consecutive *segments* (one patch row each: g*su bytes in X, k*su in X_sq,
+    su = b*c*size).  A run of kept sub-patches is one item per segment, for all segments
+    (stride one segment) and all patch rows (stride n pixel rows).  When a template row keeps
+    its first and its last sub-patch, the last run of segment q and the first run of segment
+    q+1 are adjacent in both images and move as ONE item ("wrapped", segments 0..nseg-2),
+    plus a head piece (segment 0) and a tail piece (last segment).
+    """
+    n, b, g, k = plan.n, plan.b, plan.g, plan.k
+    su = b * c * size
+    fseg, pseg = g * su, k * su                 # segment bytes in X, in X_sq
+    frow, prow = w * c * size, w // g * k * c * size   # pixel-row bytes in X, in X_sq
+    ph, nseg = h // n, b * w // n
+    fs2, ps2 = (n * frow, fseg), (n * prow, pseg)      # strides: patch row, segment
+    void = lambda nbytes: np.dtype((np.void, nbytes))  # noqa: E731
+    out = []
+    for r, runs in enumerate(plan.runs):
+        fb, pb = r * b * frow, r * b * prow     # band r of patch row 0
+        wrap = len(runs) >= 2 and runs[0][0] == 0 and runs[-1][1] == g and nseg > 1
+        for s, e, o in (runs[1:-1] if wrap else runs):
+            out.append((void((e - s) * su), (ph, nseg), fb + s * su, fs2, pb + o * su, ps2))
+        if wrap:
+            (_, e0, _), (sm, _, om) = runs[0], runs[-1]
+            out.append((void((g - sm + e0) * su), (ph, nseg - 1), fb + sm * su, fs2, pb + om * su, ps2))
+            out.append((void(e0 * su), (ph,), fb, fs2[:1], pb, ps2[:1]))
+            out.append((void((g - sm) * su), (ph,), fb + (nseg - 1) * fseg + sm * su, fs2[:1],
+                        pb + (nseg - 1) * pseg + om * su, ps2[:1]))
+    return tuple(out)
 
 
 @implements("easz.squeeze", "easz.C10")
@@ -97,15 +118,12 @@ def squeeze(img: np.ndarray, plan: SqueezePlan) -> np.ndarray:
     """
     img = np.ascontiguousarray(img)
     h, w, c = img.shape
-    n, b, g, k = plan.n, plan.b, plan.g, plan.k
+    n, g, k = plan.n, plan.g, plan.k
     if h % n or w % n:
         raise InputError(f"image {h}x{w} is not a multiple of n={n} (pad first)")
     out = np.empty((h, w // g * k, c), dtype=img.dtype)
-    size = img.dtype.itemsize
-    src = _band_views(img.view(np.uint8), n, b, g)  # bytes: (H/n, g, b*W/n, n*C*size)
-    dst = out.view(np.uint8).reshape(h // n, g, b * (w // n), k * b * c * size)
-    for r, s, o, vt in _copies(plan, c, size):
-        dst[:, r, :, o:o + vt.itemsize].view(vt)[...] = src[:, r, :, s:s + vt.itemsize].view(vt)
+    for dt, shape, fo, fs, po, ps in copy_geometry(plan, h, w, c, img.dtype.itemsize):
+        np.ndarray(shape, dt, out, po, ps)[...] = np.ndarray(shape, dt, img, fo, fs)
     return out
 
 
@@ -117,15 +135,12 @@ def unsqueeze(sq: np.ndarray, plan: SqueezePlan, width: int) -> np.ndarray:
     """
     sq = np.ascontiguousarray(sq)
     h, ws, c = sq.shape
-    n, b, g, k = plan.n, plan.b, plan.g, plan.k
+    n, g, k = plan.n, plan.g, plan.k
     if width % n or h % n or ws * g != width * k:
         raise InputError(f"squeezed image {h}x{ws} does not match width {width} with n={n}, kept {k}/{g}")
     out = np.zeros((h, width, c), dtype=sq.dtype)
-    size = sq.dtype.itemsize
-    dst = _band_views(out.view(np.uint8), n, b, g)
-    src = sq.view(np.uint8).reshape(h // n, g, b * (width // n), k * b * c * size)
-    for r, s, o, vt in _copies(plan, c, size):
-        dst[:, r, :, s:s + vt.itemsize].view(vt)[...] = src[:, r, :, o:o + vt.itemsize].view(vt)
+    for dt, shape, fo, fs, po, ps in copy_geometry(plan, h, width, c, sq.dtype.itemsize):
+        np.ndarray(shape, dt, out, fo, fs)[...] = np.ndarray(shape, dt, sq, po, ps)
     return out
 
 
