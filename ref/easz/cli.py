@@ -44,7 +44,7 @@ def __getattr__(name: str):
 @click.option("--inner", "inner", default="jpeg", show_default=True, help="inner codec: jpeg[:Q] | webp[:Q] | png")
 @click.option("--seed", type=int, default=0, show_default=True, help="mask seed (u64)")
 @click.option("--patch", "n", type=int, default=None, help="patch side n (default 32)")
-@click.option("--sub", "b", type=int, default=None, help="sub-patch side b (default 2; 1 for sr2x)")
+@click.option("--sub", "b", type=int, default=None, help="sub-patch side b (default 4, the shipped model's; 1 for sr2x)")
 @click.option("--delta", "delta", type=int, default=1, show_default=True, help="intra-row threshold (eq. 1, strict >)")
 @click.option("--inter-delta", "Delta", type=int, default=0, show_default=True,
               help="inter-row threshold (strict >; -1 = off)")

@@ -34,9 +34,9 @@ MASK_KINDS = ("sampler", "random", "diagonal", "sr2x")
 INNER_CODECS = {"jpeg": "JPEG", "webp": "WEBP", "png": "PNG"}
 DEFAULT_QUALITY = {"jpeg": 75, "webp": 75, "png": 0}
 RECON_KINDS = ("model", "interp")
-#: Default geometry: the shipped model's (n = 32, b = 2); override with --patch / --sub.
+#: Default geometry: the shipped model's (n = 32, b = 4, ref/weights/easz_n32_b4); override with --patch / --sub.
 DEFAULT_N = 32
-DEFAULT_B = 2
+DEFAULT_B = 4
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class EaszParams:
 
     n: int = DEFAULT_N
     b: int = DEFAULT_B
-    T: int = 4
+    T: int = 2
     delta: int = 1
     Delta: int = 0
     seed: int = 0

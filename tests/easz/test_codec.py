@@ -215,7 +215,7 @@ def test_cli_encode_decode(tmp_path, capsys):
     out = tmp_path / "x.cref"
     assert run_cli(["encode", "--system", "easz", "--erase-ratio", "0.25", "--inner", "png", "--recon", "interp",
                     "--seed", "5", str(src), str(out)]) == 0
-    assert "T=4/16" in capsys.readouterr().out
+    assert "T=2/8" in capsys.readouterr().out
     dec = tmp_path / "y.png"
     assert run_cli(["decode", str(out), str(dec)]) == 0
     assert read_image(dec).shape == img.shape
