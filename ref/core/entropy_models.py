@@ -14,6 +14,26 @@ Three layers (DESIGN "Determinism"):
 
 Factorized density tables are made once per checkpoint from the float model
 (:func:`factorized_tables`, [core.C9]) and stored as integers in the checkpoint.
+
+Typical use in a hyperprior codec (encoder; the decoder mirrors it with ``decode_*``)::
+
+    from ref.core import ans, entropy_models as E
+    from ref.core.quantization import to_symbols
+
+    z_hat = to_symbols(z)                                    # (..., Cz) int64
+    g_z, esc_z = E.encode_factorized(z_hat, eb_tables, eb_offsets)   # tables from the checkpoint
+    mu, sigma = hyper_synthesis(z_hat)                       # float network (the drift source)
+    sidx, midx = E.conditional_indices(mu, sigma, mean_grid=1)        # <- the seam: integers now
+    y_hat = to_symbols(y)
+    g_y, esc_y = E.encode_conditional(y_hat, sidx, midx)     # radius 1024, Gaussian
+    data = ans.encode_groups(g_z + g_y)                      # one ANS stream, groups in order
+    # store data, esc_z, esc_y as three container sections
+
+    dec = ans.AnsDecoder(data)
+    z_hat = E.decode_factorized(dec, z_shape, eb_tables, eb_offsets, esc_z)
+    sidx, midx = E.conditional_indices(*hyper_synthesis(z_hat), mean_grid=1)
+    y_hat = E.decode_conditional(dec, sidx, midx, esc_y)
+    dec.finish()
 """
 
 from __future__ import annotations
