@@ -78,19 +78,27 @@ def _lik_inputs() -> dict:
         "gmm_means": r.normal(0, 5, (n, 3)),
         "gmm_scales": np.exp(r.uniform(-2, 3, (n, 3))),
         "fact_y": np.rint(r.normal(0, 8, (10, 3))),
+        **_factorized_param_arrays(),
     }
 
 
-def _factorized_params(C: int = 3):
-    """A deterministic, non-trivial factorized-density parameter set (float64)."""
-    import jax.numpy as jnp
-
+def _factorized_param_arrays(C: int = 3) -> dict:
+    """A fixed, non-trivial factorized-density parameter set, stored as vector inputs
+    ``H0..H3`` (C, f_{k+1}, f_k), ``b0..b3`` (C, f_{k+1}, 1), ``a0..a2`` (C, f_{k+1}, 1), float64."""
     r = _rng(11)
     f = (1, 3, 3, 3, 1)
-    mats = [jnp.asarray(r.normal(0.3, 0.5, (C, f[k + 1], f[k]))) for k in range(4)]
-    biases = [jnp.asarray(r.uniform(-0.5, 0.5, (C, f[k + 1], 1))) for k in range(4)]
-    factors = [jnp.asarray(r.normal(0, 0.7, (C, f[k + 1], 1))) for k in range(3)]
-    return {"matrices": mats, "biases": biases, "factors": factors}
+    out = {f"H{k}": r.normal(0.3, 0.5, (C, f[k + 1], f[k])) for k in range(4)}
+    out.update({f"b{k}": r.uniform(-0.5, 0.5, (C, f[k + 1], 1)) for k in range(4)})
+    out.update({f"a{k}": r.normal(0, 0.7, (C, f[k + 1], 1)) for k in range(3)})
+    return out
+
+
+def _factorized_params(inputs: dict) -> dict:
+    import jax.numpy as jnp
+
+    return {"matrices": [jnp.asarray(inputs[f"H{k}"]) for k in range(4)],
+            "biases": [jnp.asarray(inputs[f"b{k}"]) for k in range(4)],
+            "factors": [jnp.asarray(inputs[f"a{k}"]) for k in range(3)]}
 
 
 def _lik_run(inputs) -> dict:
@@ -104,7 +112,7 @@ def _lik_run(inputs) -> dict:
         "laplace": np.asarray(E.laplace_likelihood(y, mu, s)),
         "gmm": np.asarray(E.gmm_likelihood(y, jnp.asarray(inputs["gmm_logits"]),
                                            jnp.asarray(inputs["gmm_means"]), jnp.asarray(inputs["gmm_scales"]))),
-        "factorized": np.asarray(E.factorized_likelihood(_factorized_params(), jnp.asarray(inputs["fact_y"]))),
+        "factorized": np.asarray(E.factorized_likelihood(_factorized_params(inputs), jnp.asarray(inputs["fact_y"]))),
     }
 
 
@@ -182,7 +190,7 @@ def _gmm_run(inputs, radius: int, mean_grid: int) -> dict:
 def _fact_table_run(inputs, radius: int) -> dict:
     from ref.core.entropy_models import factorized_tables
 
-    ts, off = factorized_tables(_factorized_params(), radius)
+    ts, off = factorized_tables(_factorized_params(inputs), radius)
     return {"freqs": ts.freqs, "offsets": off}
 
 
@@ -295,7 +303,7 @@ VECTORS = [
         id="core.entropy.table_factorized",
         equations=("core.table_factorized", "core.C9"),
         function="ref.core.entropy_models.factorized_tables",
-        make_inputs=lambda: {}, run=_fact_table_run, params={"radius": 16},
+        make_inputs=_factorized_param_arrays, run=_fact_table_run, params={"radius": 16},
         rules={"freqs": allclose(rtol=0, atol=2)},
         description="checkpoint-time integer tables of a fixed factorized density (float evaluation: +-2 counts)",
     ),
