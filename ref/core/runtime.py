@@ -17,6 +17,11 @@ import os
 import platform
 import sys
 
+_JAX_ENV = {
+    "JAX_ENABLE_X64": "True",
+    "JAX_DEFAULT_MATMUL_PRECISION": "highest",
+    "JAX_THREEFRY_PARTITIONABLE": "True",
+}
 _XLA_FLAGS = ("--xla_cpu_enable_fast_math=false", "--xla_gpu_deterministic_ops=true")
 
 
@@ -29,6 +34,8 @@ def configure_environment() -> None:
             flags = (flags + " " + flag).strip()
     if "jax" not in sys.modules:
         os.environ["XLA_FLAGS"] = flags
+        # JAX reads these when its config is first created, i.e. at import.
+        os.environ.update(_JAX_ENV)
     _configure_jax_if_loaded()
 
 
