@@ -183,8 +183,9 @@ def _linear_along(x: np.ndarray, keep: np.ndarray, axis: int) -> tuple[np.ndarra
     has_p, has_n = prev >= 0, nxt < length
     p = np.clip(prev, 0, length - 1)
     q = np.clip(nxt, 0, length - 1)
-    xp = np.take_along_axis(x, p[:, :, None], axis=axis)
-    xq = np.take_along_axis(x, q[:, :, None], axis=axis)
+    other = np.arange(keep.shape[1 - axis]).reshape([-1, 1] if axis == 1 else [1, -1])
+    xp = x[other, p] if axis == 1 else x[p, other]   # (H, W, C): the kept pixel before
+    xq = x[other, q] if axis == 1 else x[q, other]   # and after, along ``axis``
     both = has_p & has_n & (q > p)
     span = np.where(both, q - p, 1).astype(np.float64)
     t = np.where(both, (idx - p) / span, np.where(has_p, 0.0, 1.0))[:, :, None]
