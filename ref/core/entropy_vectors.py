@@ -155,6 +155,29 @@ def _masses_run(inputs) -> dict:
     return {"freqs": quantize_masses(inputs["masses"])}
 
 
+def _counts_inputs() -> dict:
+    rng = np.random.default_rng(11)
+    counts = rng.integers(0, 5000, size=(4, 33)).astype(np.int64)
+    counts[1, :30] = 0          # sparse histogram
+    counts[2] = 0
+    counts[2, 7] = 1            # single observation
+    return {"counts": counts}
+
+
+def _counts_run(inputs) -> dict:
+    from ref.core.tables import freqs_from_counts
+
+    return {"freqs": freqs_from_counts(inputs["counts"])}
+
+
+def _counts_bytes_run(inputs) -> dict:
+    from ref.core.histogram import counts_from_bytes, counts_to_bytes
+
+    data = counts_to_bytes(inputs["counts"])
+    c = inputs["counts"]
+    return {"bytes": data, "decoded": counts_from_bytes(data, c.shape[0], c.shape[1])}
+
+
 def _table_inputs() -> dict:
     return {"scale_idx": np.array([0, 1, 5, 13, 20, 31, 40, 52, 63], dtype=np.int64),
             "mean_frac": np.array([0, 3, 1, 0, 2, 3, 1, 0, 2], dtype=np.int64),
@@ -275,6 +298,20 @@ VECTORS = [
         function="ref.core.tables.quantize_masses",
         make_inputs=_masses_inputs, run=_masses_run,
         description="largest-remainder quantiser of 2**32-mass rows to 2**24 frequencies",
+    ),
+    Vector(
+        id="core.entropy.freqs_from_counts",
+        equations=("core.C2", "core.C3"),
+        function="ref.core.tables.freqs_from_counts",
+        make_inputs=_counts_inputs, run=_counts_run,
+        description="histogram counts (arbitrary totals) to 2**24 frequencies",
+    ),
+    Vector(
+        id="core.entropy.counts_bytes",
+        equations=("core.counts_bytes",),
+        function="ref.core.histogram.counts_to_bytes",
+        make_inputs=_counts_inputs, run=_counts_bytes_run,
+        description="varint serialisation of fitted histograms",
     ),
     Vector(
         id="core.entropy.table_gaussian",

@@ -133,16 +133,43 @@ def quantize_masses(masses: np.ndarray, precision_bits: int = CDF_BITS) -> np.nd
     m = np.asarray(masses)
     if m.dtype.kind not in "iu":
         raise InputError(f"masses must be integers, got {m.dtype}")
+    if precision_bits > 38 or precision_bits < 0:
+        raise InputError(f"precision {precision_bits} out of range")
     m = m.astype(np.int64)
-    K = m.shape[-1]
-    if not 1 <= K < PROB_TOTAL or precision_bits > 38 or precision_bits < 0:
-        raise InputError(f"alphabet size {K} / precision {precision_bits} out of range")
     if np.any(m < 0) or np.any(m.sum(axis=-1) != (1 << precision_bits)):
         raise InputError(f"masses must be >= 0 and every row must sum to 2**{precision_bits}")
+    return _largest_remainder(m, np.int64(1) << precision_bits)
+
+
+@implements("core.C3")
+def freqs_from_counts(counts: np.ndarray) -> np.ndarray:
+    """Histogram counts (..., K) -> frequency table, the [core.C3] rule with total N = row sum.
+
+    counts: int (..., K), entries >= 0, each row sum N in [1, 2**38).
+    Returns uint32 (..., K), rows summing to 2**24, entries >= 1:
+        f_i = 1 + floor(c_i * (2**24 - K) / N), then the remaining d < K units go to the
+        largest remainders c_i * (2**24 - K) mod N (ties: lower index first).
+    With N = 2**P this is exactly :func:`quantize_masses`.
+    """
+    c = np.asarray(counts)
+    if c.dtype.kind not in "iu":
+        raise InputError(f"counts must be integers, got {c.dtype}")
+    c = c.astype(np.int64)
+    total = c.sum(axis=-1, keepdims=True)
+    if np.any(c < 0) or np.any(total < 1) or np.any(total >= (1 << 38)):
+        raise InputError("counts must be >= 0 with every row sum in [1, 2**38)")
+    return _largest_remainder(c, total)
+
+
+def _largest_remainder(m: np.ndarray, total) -> np.ndarray:
+    """Shared core of [core.C3]: m (..., K) int64 with row sums ``total`` -> uint32 freqs."""
+    K = m.shape[-1]
+    if not 1 <= K < PROB_TOTAL:
+        raise InputError(f"alphabet size {K} out of range")
     avail = PROB_TOTAL - K
     p = m * avail
-    f = 1 + (p >> precision_bits)
-    rem = p & ((1 << precision_bits) - 1)
+    f = 1 + p // total
+    rem = p % total
     deficit = PROB_TOTAL - f.sum(axis=-1, keepdims=True)
     order = np.argsort(-rem, axis=-1, kind="stable")      # largest remainder, ties -> lower index
     rank = np.empty_like(order)

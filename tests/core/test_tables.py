@@ -275,3 +275,29 @@ def test_tables_match_literal_spec_transcription():
     assert centre.tolist() == [-4]                   # floor(-13 / 4)
     want = _spec_mixture_table([(3, -13 + 16, 40000), (40, 90 + 16, 25536)], 10, 4, "gaussian")
     assert ts.freqs[0].tolist() == want
+
+
+@pytest.mark.eq("core.C3")
+def test_freqs_from_counts_matches_python_integer_transcription():
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        k = int(rng.integers(2, 40))
+        c = rng.integers(0, 1000, size=k)
+        c[rng.integers(0, k)] += 1  # non-empty
+        f = T.freqs_from_counts(c)
+        n, a = int(c.sum()), (1 << 24) - k
+        base = [1 + (int(ci) * a) // n for ci in c]
+        rem = [(int(ci) * a) % n for ci in c]
+        d = (1 << 24) - sum(base)
+        for i in sorted(range(k), key=lambda i: (-rem[i], i))[:d]:
+            base[i] += 1
+        assert f.tolist() == base
+
+
+@pytest.mark.eq("core.C3")
+def test_freqs_from_counts_equals_quantize_masses_for_power_of_two_totals():
+    rng = np.random.default_rng(6)
+    m = rng.multinomial(1 << 20, np.ones(17) / 17, size=8)
+    assert np.array_equal(T.freqs_from_counts(m), T.quantize_masses(m, 20))
+    with pytest.raises(InputError):
+        T.freqs_from_counts(np.zeros(5, np.int64))
