@@ -157,7 +157,8 @@ def plot_masks(cols, rows, path):
                 ax[1].plot(x, [r[6] for r in sel], label=f"b={b} {kind} (model)",
                            **dict(style, color="k", alpha=0.6))
     ax[0].set(xlabel="erase ratio T/g", ylabel="JPEG file saving (%)", title="Impact on JPEG (higher better)")
-    ax[1].set(xlabel="erase ratio T/g", ylabel="reconstruction MSE", title="Impact on recon (lower better)")
+    ax[1].set(xlabel="erase ratio T/g", ylabel="reconstruction MSE (log)", title="Impact on recon (lower better)",
+              yscale="log")
     ax[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
