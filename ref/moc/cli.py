@@ -47,10 +47,14 @@ def encode_command(model: str, lossless: str, infile: str, outfile: str) -> None
     rec = decode_bytes(data)
     dec_ms = (time.perf_counter() - t0) * 1e3
     h, w, c = img.shape
+    try:
+        mss = f"{ms_ssim(img, rec):.4f}"
+    except InputError:
+        mss = "n/a (image < 161 px)"
     click.echo(f"moc {model} ({cfg.reduction:g}x dimension reduction, {lossless}): {w}x{h}x{c} -> "
                f"{len(data)} bytes, {8 * len(data) / (h * w):.4f} bpp, compression ratio "
                f"{img.size / len(data):.1f}:1, lossless multiplier {info.multiplier:.2f}x; "
-               f"PSNR {psnr(img, rec):.2f} dB, MS-SSIM {ms_ssim(img, rec):.4f}; "
+               f"PSNR {psnr(img, rec):.2f} dB, MS-SSIM {mss}; "
                f"encode {info.times['analysis_ms'] + info.times['pack_ms']:.0f} ms "
                f"(first call includes jit), decode {dec_ms:.0f} ms -> {outfile}")
 

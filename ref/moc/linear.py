@@ -10,6 +10,7 @@ memory.  Used as a labelled baseline ("linear (PCA)") by ``codecref analyze moc`
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -46,9 +47,43 @@ def fit_pca(coeffs: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return mu, V, np.sqrt(np.maximum(ev[order], 1e-12))
 
 
+SHIPPED = Path(__file__).resolve().parent / "linear_pca.safetensors"
+
+
 @functools.lru_cache(maxsize=None)
 def pca_basis(in_channels: int, levels: int, wavelet: str = "bior4.4") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Full PCA (all N components) of the WPT coefficients of the training images."""
+    """Full PCA (mean, basis, std) of the training images' WPT coefficients.
+
+    Read from the shipped ``ref/moc/linear_pca.safetensors`` (made by :func:`write_shipped`
+    with :func:`fit_training_pca`) when it has this (C, J, wavelet); else fitted now.
+    """
+    key = f"c{in_channels}_j{levels}_{wavelet}"
+    if SHIPPED.is_file():
+        from safetensors.numpy import load_file
+
+        d = load_file(str(SHIPPED))
+        if f"{key}/mean" in d:
+            return d[f"{key}/mean"], d[f"{key}/basis"], d[f"{key}/std"]
+    return fit_training_pca(in_channels, levels, wavelet)
+
+
+def write_shipped(path: Path = SHIPPED) -> Path:
+    """Fit the PCA of the shipped linear models (RGB and grey, J = 3) and store it."""
+    from safetensors.numpy import save_file
+
+    out = {}
+    for c in (3, 1):
+        mu, V, sd = fit_training_pca(c, 3)
+        key = f"c{c}_j3_bior4.4"
+        out.update({f"{key}/mean": np.ascontiguousarray(mu), f"{key}/basis": np.ascontiguousarray(V),
+                    f"{key}/std": np.ascontiguousarray(sd)})
+    save_file(out, str(path), metadata={"made_by": "ref.moc.linear.write_shipped",
+                                        "images": "astronaut chelsea coffee rocket immunohistochemistry china flower"})
+    return path
+
+
+def fit_training_pca(in_channels: int, levels: int, wavelet: str = "bior4.4"):
+    """PCA of the WPT coefficients of the training images (needs the 'train' extra)."""
     from ref.moc.data import TRAIN_NAMES, load_image
 
     rows = []
