@@ -284,7 +284,7 @@ def _restore_axes(y: jax.Array, ndim: int, ax: tuple[int, ...]) -> jax.Array:
     return jnp.moveaxis(y, src, list(ax))
 
 
-@implements("moc.wpt_inverse", "moc.C3")
+@implements("moc.wpt_inverse", "moc.C3", "moc.C4")
 @functools.partial(jax.jit, static_argnames=("wavelet", "levels", "axes", "refine"))
 def wpt_inverse(z: jax.Array, wavelet: str = "bior4.4", levels: int = 3,
                 axes: tuple[int, ...] | None = None, refine: int = 0) -> jax.Array:
