@@ -10,7 +10,8 @@ Times, on one 768 x 512 x 3 float32 image in [-0.5, 0.5] (seeded uniform noise):
 
 The peer runs in a subprocess under ``CODECREF_PEER_PYTHON`` (default
 /work/peers-venv/bin/python if it exists), via ``ref/moc/bench_peer.py``.  Medians of
-``--repeat`` runs after 2 warm-ups; ratios are (other time) / (codecref time).
+``--repeat`` runs after 2 warm-ups; codecref and pywt are timed alternately, and codecref is
+timed again after the peer (median over both); ratios are (other time) / (codecref time).
 """
 
 from __future__ import annotations
@@ -40,6 +41,33 @@ def _median_ms(fn, repeat: int, warmup: int = 2) -> float:
         fn()
         ts.append(time.perf_counter() - t)
     return statistics.median(ts) * 1e3
+
+
+def _paired_medians(fa, fb, repeat: int, warmup: int = 2) -> tuple[list, list]:
+    """Alternate fa / fb timings (so load changes hit both alike); returns both lists (s)."""
+    for _ in range(warmup):
+        fa()
+        fb()
+    ta, tb = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fa()
+        ta.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        fb()
+        tb.append(time.perf_counter() - t)
+    return ta, tb
+
+
+def _times(fn, repeat: int, warmup: int = 2) -> list:
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return ts
 
 
 def peer_python() -> str | None:
@@ -87,20 +115,27 @@ def run_bench(height: int = 512, width: int = 768, repeat: int = 7, peer: bool =
     x = (img_u8.astype(np.float32) / np.float32(255.0) - np.float32(0.5))
     xj = jnp.asarray(x)
     res = {"image": f"{width}x{height}x3 float32", "cpus": os.cpu_count(), "repeat": repeat}
-    res["ours_wpt_ms"] = _median_ms(lambda: wpt_forward(xj, "bior4.4", 3).block_until_ready(), repeat)
+    ours = lambda: wpt_forward(xj, "bior4.4", 3).block_until_ready()  # noqa: E731
 
     def pw():
         wp = pywt.WaveletPacketND(x, "bior4.4", mode="periodization", maxlevel=3, axes=(0, 1))
         return [n.data for n in wp.get_level(3, "natural")]
 
-    res["pywt_wpt_ms"] = _median_ms(pw, max(3, repeat // 2), warmup=1)
+    t_ours, t_pywt = _paired_medians(ours, pw, repeat)
     cfg = MocConfig(name="rgb_16x_random")
     params = {"encoder": encoder_init(jax.random.PRNGKey(seed), cfg)}
-    res["ours_encode_ms"] = _median_ms(lambda: encode_image(img_u8, params, cfg, lossless="webp"), repeat)
+    enc = lambda: encode_image(img_u8, params, cfg, lossless="webp")  # noqa: E731
+    t_enc = _times(enc, repeat)
     data, info = encode_image(img_u8, params, cfg, lossless="webp")
     res["ours_container_bytes"] = len(data)
     if peer:
         res["peer"] = run_peer(x, repeat, os.cpu_count() or 1)
+        # codecref again after the peer, so both sides of the ratio see the same load history
+        t_ours += _times(ours, repeat, warmup=1)
+        t_enc += _times(enc, repeat, warmup=1)
+    res["ours_wpt_ms"] = statistics.median(t_ours) * 1e3
+    res["pywt_wpt_ms"] = statistics.median(t_pywt) * 1e3
+    res["ours_encode_ms"] = statistics.median(t_enc) * 1e3
     return res
 
 
@@ -123,7 +158,7 @@ def render(res: dict) -> list[list[str]]:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--repeat", type=int, default=7, show_default=True)
+@click.option("--repeat", type=int, default=11, show_default=True)
 @click.option("--height", type=int, default=512, show_default=True)
 @click.option("--width", type=int, default=768, show_default=True)
 @click.option("--no-peer", is_flag=True, help="skip the walloc subprocess")
