@@ -134,3 +134,12 @@ def test_codec_errors():
         decode_bytes(bad)
     with pytest.raises(BitstreamError):
         decode_bytes(pack("moc", {"model": "x"}, []))
+
+
+@pytest.mark.eq("moc.bottleneck_structured", "moc.analysis")
+def test_codec_with_structured_bottleneck():
+    cfg = MocConfig(name="s", latent_channels=48, bottleneck="structured")
+    params = {"encoder": encoder_init(jax.random.PRNGKey(2), cfg)}
+    img = RNG.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    data, info = encode_image(img, params, cfg, lossless="png")
+    assert read_symbols(unpack(data)).shape == (2, 2, 48)
