@@ -1,0 +1,153 @@
+"""Golden vectors for the Easz reconstruction model, its loss and training protocol
+(spec/easz.md "Reconstruction model": easz.model, easz.2, easz.lpips, easz.C20..C27).
+
+Float outputs of the network are compared with ``allclose(rtol=0, atol=0.02)`` in pixel
+units (0..255): a port computing in float32 with any summation order stays far inside
+that; masks are EXACT.  The LPIPS vector uses *synthetic* VGG weights drawn from a seed
+(the real VGG16 weights are not shipped), so it pins the algorithm, not the weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ref.core.golden import EXACT, Vector, allclose
+
+ATOL_PIX = allclose(0.0, 0.02)
+
+
+def _eval_crop(h: int, w: int, gray: bool = False) -> np.ndarray:
+    import skimage.data as d
+
+    img = d.camera()[:, :, None] if gray else d.stereo_motorcycle()[0]
+    y, x = (img.shape[0] - h) // 2, (img.shape[1] - w) // 2
+    return np.ascontiguousarray(img[y:y + h, x:x + w]).astype(np.float32)
+
+
+def _keep(h: int, w: int, b: int, seed: int, ratio: float = 0.3) -> np.ndarray:
+    k = np.random.default_rng(seed).random((h // b, w // b)) >= ratio
+    return np.repeat(np.repeat(k, b, 0), b, 1)
+
+
+# --------------------------------------------------------------------------- forward
+def _forward_inputs():
+    from ref.easz.model import patch_to_tokens
+
+    img = _eval_crop(32, 64)
+    patches = img.reshape(1, 32, 2, 32, 3).transpose(0, 2, 1, 3, 4).reshape(2, 32, 32, 3)
+    tok = patch_to_tokens(patches, 4).astype(np.float32)
+    keep = np.random.default_rng(11).random((2, 64)) >= 0.25
+    tok = np.where(keep[..., None], tok, np.float32(0)).astype(np.float32)
+    return {"tokens": tok, "keep": keep}
+
+
+def _forward_run(inputs):
+    from ref.easz import recon
+    from ref.easz.model import forward
+
+    params, cfg = recon.load_default()
+    return {"pred": np.asarray(forward(params, inputs["tokens"], inputs["keep"], cfg), np.float32)}
+
+
+def _recon_inputs(gray: bool):
+    def make():
+        img = _eval_crop(32, 64, gray) if gray else _eval_crop(64, 64)
+        keep = _keep(img.shape[0], img.shape[1], 4, 5)
+        return {"image": np.where(keep[..., None], img, 0).astype(np.float32), "keep": keep}
+    return make
+
+
+def _recon_run(inputs):
+    from ref.easz import recon
+
+    params, cfg = recon.load_default()
+    return {"recon": recon.reconstruct(params, inputs["image"], inputs["keep"], cfg)}
+
+
+def _composite_inputs():
+    img = _eval_crop(32, 64)
+    crops = np.stack([img[:, :32], img[:, 32:]]).astype(np.float32)
+    keep = np.random.default_rng(3).random((2, 1, 64)) >= 0.25
+    return {"crops": crops, "keep": keep}
+
+
+def _composite_run(inputs):
+    from ref.easz import recon
+    from ref.easz.loss import l1
+    from ref.easz.train import composite_crops
+
+    params, cfg = recon.load_default()
+    y = np.asarray(composite_crops(params, inputs["crops"], inputs["keep"], cfg), np.float32)
+    return {"composite": y, "l1": np.asarray(l1(inputs["crops"], y), np.float32).reshape(1)}
+
+
+# --------------------------------------------------------------------------- loss / LPIPS
+def synthetic_vgg(seed: int) -> dict[str, np.ndarray]:
+    """He-normal VGG16 kernels, zero-mean small biases and |N(0, .1)| lin heads from default_rng(seed)."""
+    from ref.easz.lpips import LIN_CHANNELS, VGG_CFG
+
+    rng = np.random.default_rng(seed)
+    out, cin, i = {}, 3, 0
+    for v in VGG_CFG:
+        if v == "M":
+            continue
+        out[f"conv{i}.kernel"] = (rng.standard_normal((3, 3, cin, v)) * np.sqrt(2.0 / (9 * cin))).astype(np.float32)
+        out[f"conv{i}.bias"] = (0.01 * rng.standard_normal(v)).astype(np.float32)
+        cin, i = v, i + 1
+    for l, c in enumerate(LIN_CHANNELS):
+        out[f"lin{l}.kernel"] = np.abs(0.1 * rng.standard_normal(c)).astype(np.float32)
+    return out
+
+
+def _loss_inputs():
+    rng = np.random.default_rng(21)
+    x = rng.uniform(0, 255, (2, 16, 16, 3)).astype(np.float32)
+    y = np.clip(x + rng.normal(0, 20, x.shape), 0, 255).astype(np.float32)
+    return {"x": x, "y": y}
+
+
+def _loss_run(inputs, weight_seed: int, lam: float):
+    from ref.easz import loss, lpips
+
+    w = synthetic_vgg(weight_seed)
+    x, y = inputs["x"], inputs["y"]
+    d = np.asarray(lpips.lpips(w, x * np.float32(2 / 255) - 1, y * np.float32(2 / 255) - 1), np.float32)
+    tot, a, p = loss.loss(x, y, w, lam=lam)
+    return {"lpips": d, "l1": np.asarray(a, np.float32).reshape(1), "total": np.asarray(tot, np.float32).reshape(1)}
+
+
+# --------------------------------------------------------------------------- training protocol
+def _train_run(inputs, seed: int, ratio: float, steps: int, lr: float):
+    from ref.easz.train import lr_schedule, random_keep
+
+    keep = random_keep(np.random.default_rng(seed), (2, 4, 64), ratio)
+    sched = lr_schedule(steps, lr)
+    at = inputs["steps"]
+    return {"keep": keep, "lr": np.asarray([sched(int(s)) for s in at], np.float32)}
+
+
+VECTORS = [
+    Vector(id="easz.model.forward_n32_b4", equations=("easz.model", "easz.C20", "easz.C21", "easz.C22",
+                                                      "easz.C23", "easz.C24"),
+           function="ref.easz.model.forward", make_inputs=_forward_inputs,
+           run=lambda inputs: _forward_run(inputs), rules={"pred": ATOL_PIX}),
+    Vector(id="easz.model.recon_rgb_64x64", equations=("easz.model", "easz.C25"),
+           function="ref.easz.recon.reconstruct", make_inputs=_recon_inputs(False),
+           run=lambda inputs: _recon_run(inputs), rules={"recon": ATOL_PIX}),
+    Vector(id="easz.model.recon_gray_32x64", equations=("easz.model", "easz.C25"),
+           function="ref.easz.recon.reconstruct", make_inputs=_recon_inputs(True),
+           run=lambda inputs: _recon_run(inputs), rules={"recon": ATOL_PIX}),
+    Vector(id="easz.model.composite_l1", equations=("easz.2", "easz.C26"),
+           function="ref.easz.train.composite_crops", make_inputs=_composite_inputs,
+           run=lambda inputs: _composite_run(inputs), rules={"composite": ATOL_PIX, "l1": allclose(0.0, 1e-6)}),
+    Vector(id="easz.model.loss_synthetic_vgg", equations=("easz.2", "easz.lpips"),
+           function="ref.easz.loss.loss", make_inputs=_loss_inputs,
+           run=lambda inputs, weight_seed, lam: _loss_run(inputs, weight_seed, lam),
+           params={"weight_seed": 1234, "lam": 0.3},
+           rules={"lpips": allclose(1e-4, 1e-6), "l1": allclose(1e-6, 1e-7), "total": allclose(1e-4, 1e-6)}),
+    Vector(id="easz.model.train_masks_lr", equations=("easz.C27",),
+           function="ref.easz.train.random_keep", make_inputs=lambda: {"steps": np.array([0, 1, 80, 160, 800, 1599, 1600], np.int64)},
+           run=lambda inputs, seed, ratio, steps, lr: _train_run(inputs, seed, ratio, steps, lr),
+           params={"seed": 7, "ratio": 0.25, "steps": 1600, "lr": 2.8e-4},
+           rules={"keep": EXACT, "lr": allclose(1e-6, 0.0)}),
+]
