@@ -20,8 +20,10 @@ from PIL import Image
 
 from ref.core import ans
 from ref.core.errors import BitstreamError, InputError
+from ref.core.histogram import counts_from_bytes as core_counts_from_bytes
+from ref.core.histogram import counts_to_bytes
 from ref.core.registry import implements
-from ref.core.tables import quantize_masses
+from ref.core.tables import freqs_from_counts
 
 __all__ = [
     "mosaic_layout", "mosaic_pack", "mosaic_unpack", "image_encode", "image_decode",
@@ -159,55 +161,13 @@ def fit_counts(sym: np.ndarray, bits: int = 8) -> np.ndarray:
     return out
 
 
-def counts_to_bytes(counts: np.ndarray) -> bytes:
-    """Serialise (M, K) counts: per channel lo, hi (varint) then counts[lo..hi] (varints)."""
-    from ref.core.container import encode_varint
-
-    out = bytearray()
-    for row in np.asarray(counts):
-        nz = np.nonzero(row)[0]
-        lo, hi = int(nz[0]), int(nz[-1])
-        out += encode_varint(lo) + encode_varint(hi)
-        for v in row[lo : hi + 1]:
-            out += encode_varint(int(v))
-    return bytes(out)
-
-
 def counts_from_bytes(data: bytes, channels: int, bits: int = 8) -> np.ndarray:
-    """Inverse of :func:`counts_to_bytes`; raises BitstreamError on malformed tables."""
-    K = 1 << bits
-    out = np.zeros((channels, K), np.int64)
-    pos = 0
-
-    def varint():
-        nonlocal pos
-        v = shift = 0
-        while True:
-            if pos >= len(data) or shift > 35:
-                raise BitstreamError("truncated latent table")
-            b = data[pos]
-            pos += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if not b & 0x80:
-                return v
-
-    for m in range(channels):
-        lo, hi = varint(), varint()
-        if not lo <= hi < K:
-            raise BitstreamError("bad latent table range")
-        for k in range(lo, hi + 1):
-            out[m, k] = varint()
-    if pos != len(data) or np.any(out.sum(axis=1) != (1 << TABLE_BITS)):
-        raise BitstreamError("latent table does not sum to 2**12")
+    """Parse the per-channel table (core histogram bytes, [core.counts_bytes]) and check
+    that every row sums to 2**TABLE_BITS (moc.C12); BitstreamError otherwise."""
+    out = core_counts_from_bytes(data, channels, 1 << bits)
+    if np.any(out.sum(axis=1) != (1 << TABLE_BITS)):
+        raise BitstreamError(f"latent table does not sum to 2**{TABLE_BITS}")
     return out
-
-
-@implements("moc.C12")
-def freqs_from_counts(counts: np.ndarray) -> np.ndarray:
-    """(M, K) counts summing to 2^12 -> uint32 freqs (M, K) summing to 2^24, >= 1
-    (core largest-remainder quantiser, ``ref.core.tables.quantize_masses``)."""
-    return quantize_masses(np.asarray(counts, np.int64), TABLE_BITS)
 
 
 @implements("moc.C12")
