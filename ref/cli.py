@@ -4,7 +4,8 @@ Systems plug in through ``ref/<system>/cli.py`` (imported lazily), which may def
 
 * ``encode_command``   click.Command taking its own options and ``IN OUT``;
 * ``decode_container`` (Container) -> uint8 image (H, W, C);
-* ``train_command``    click.Command;
+* ``train_command``    click.Command (or ``ref/<system>/train.py:train_command``,
+  which is looked up when the CLI module does not define one);
 * ``analyze_commands`` {name: click.Command};
 * ``bench_commands``   {name: click.Command};
 * ``demo_row``         (image uint8 (H,W,C), workdir Path) -> dict with keys
@@ -43,13 +44,23 @@ def system_cli(name: str) -> ModuleType | None:
         raise
 
 
-def _require(name: str, attr: str):
+def _require(name: str, attr: str, fallback_module: str | None = None):
+    """``ref.<name>.cli.<attr>`` (or ``ref.<name>.<fallback_module>.<attr>``)."""
     if name not in SYSTEMS:
         raise InputError(f"unknown system {name!r} (choose from {', '.join(SYSTEMS)})")
     mod = system_cli(name)
-    if mod is None or not hasattr(mod, attr):
-        raise InputError(f"system {name!r} does not provide this command yet")
-    return getattr(mod, attr)
+    if mod is not None and hasattr(mod, attr):
+        return getattr(mod, attr)
+    if mod is not None and fallback_module:
+        try:
+            other = importlib.import_module(f"ref.{name}.{fallback_module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"ref.{name}.{fallback_module}":
+                raise
+        else:
+            if hasattr(other, attr):
+                return getattr(other, attr)
+    raise InputError(f"system {name!r} does not provide this command yet")
 
 
 def _forward(cmd: click.Command, args: list[str], prog: str) -> None:
@@ -257,7 +268,7 @@ def bench(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def train(ctx: click.Context, system: str) -> None:
     """Train a system's model: codecref train SYSTEM [options]."""
-    _forward(_require(system, "train_command"), ctx.args, f"codecref train {system}")
+    _forward(_require(system, "train_command", "train"), ctx.args, f"codecref train {system}")
 
 
 @cli.command(context_settings=FORWARD, add_help_option=False)

@@ -23,19 +23,6 @@ from ref.core.errors import InputError
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-def __getattr__(name: str):
-    """``train_command`` lives in ref.easz.train (the model side); import it only on demand."""
-    if name == "train_command":
-        try:
-            from ref.easz import train
-        except ModuleNotFoundError as exc:
-            raise AttributeError(name) from exc
-        if not hasattr(train, "train_command"):
-            raise AttributeError(name)
-        return train.train_command
-    raise AttributeError(name)
-
-
 # --------------------------------------------------------------------------- encode / decode
 @click.command(context_settings=CONTEXT)
 @click.option("--erase-ratio", "ratio", type=str, default=None,

@@ -13,19 +13,6 @@ from ref.core.errors import InputError
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-def __getattr__(name: str):
-    """``train_command`` lives in ref.moc.train (decoder side); import it only on demand."""
-    if name == "train_command":
-        try:
-            from ref.moc import train
-        except ModuleNotFoundError as exc:
-            raise AttributeError(name) from exc
-        if not hasattr(train, "train_command"):
-            raise AttributeError(name)
-        return train.train_command
-    raise AttributeError(name)
-
-
 @click.command(context_settings=CONTEXT)
 @click.option("--model", default="rgb_16x", show_default=True,
               help="rgb_16x | rgb_4x (trained) | linear_rgb_16x | linear_rgb_4x | linear_gray_16x | linear_gray_4x")
