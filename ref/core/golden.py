@@ -375,7 +375,7 @@ def _regen_locked(root: Path, vectors: list[Vector], write: bool, platform: dict
                         if not ok:
                             diffs.append(f"{kind}.{name}: {d}")
                 if diffs or list(old.get("equations", [])) != list(vec.equations) \
-                        or old.get("params", {}) != dict(vec.params):
+                        or old.get("params", {}) != dict(vec.params) or old.get("function") != vec.function:
                     status = "CHANGED"
                     detail = "; ".join(diffs) or "metadata changed"
         results.append(Result(vec.id, "*", "-", status, detail))

@@ -47,6 +47,8 @@ class ModelConfig:
     n: patch side (pixels); b: sub-patch side; channels: C of a token (3);
     dim: embedding width d; heads: attention heads; mlp_ratio: MLP hidden = mlp_ratio*d;
     enc_layers / dec_layers: transformer blocks in E and D (2 and 2, as the paper).
+    residual: 0 = the head predicts pixels (paper); 1 = the head predicts a correction added
+    to the easz.C16 interpolation of the erased sub-patches (easz.C28).
     """
 
     n: int = 32
@@ -57,12 +59,15 @@ class ModelConfig:
     mlp_ratio: int = 4
     enc_layers: int = 2
     dec_layers: int = 2
+    residual: int = 0
 
     def __post_init__(self):
         if self.n % self.b:
             raise ValueError(f"n={self.n} is not a multiple of b={self.b}")
         if self.dim % self.heads or self.dim % 4:
             raise ValueError("dim must be a multiple of heads and of 4")
+        if self.residual not in (0, 1):
+            raise ValueError("residual must be 0 or 1")
 
     @property
     def grid(self) -> int:
@@ -174,13 +179,16 @@ def _nest(params: dict, prefix: str) -> dict:
 
 
 # --------------------------------------------------------------------------- model
-@implements("easz.model", "easz.C21")
-def forward(params, tokens, keep, cfg: ModelConfig):
+@implements("easz.model", "easz.C21", "easz.C28")
+def forward(params, tokens, keep, cfg: ModelConfig, base=None):
     """Reconstruct every token of a batch of patches.
 
     tokens: float32 (B, T, b*b*C) pixel values in [0, 255] (erased ones arbitrary, e.g. 0);
     keep:   bool (B, T), True = kept.  Returns float32 (B, T, b*b*C) predictions in
     pixel units (not clipped; callers keep kept tokens and clip, see recon.py).
+    base:   float32 (B, T, b*b*C), required iff cfg.residual: the easz.C16 interpolation of
+            the patch's image, tokenised; then x^_t = base_t + 255 * 0.25 * (W_o y_t + b_o)
+            (easz.C28).  The encoder and decoder inputs are unchanged (erased = zero vectors).
     """
     tokens = jnp.asarray(tokens, jnp.float32)
     keep = jnp.asarray(keep, bool)
@@ -197,12 +205,17 @@ def forward(params, tokens, keep, cfg: ModelConfig):
         z = block(dec[str(i)], z, cfg.heads)
     z = layer_norm(z, dec["norm"]["scale"], dec["norm"]["bias"])
     y = z @ params["head.w"] + params["head.b"]
+    if cfg.residual:
+        if base is None:
+            raise ValueError("a residual model needs the interpolation base tokens")
+        return jnp.asarray(base, jnp.float32) + np.float32(PIX_STD * 255.0) * y
     return (np.float32(PIX_MEAN) + np.float32(PIX_STD) * y) * np.float32(255.0)
 
 
 @implements("easz.C27")
 def init_params(seed: int, cfg: ModelConfig) -> dict[str, np.ndarray]:
-    """Initial parameters: Xavier-uniform weights (head scaled by 0.1), zero biases, LN = (1, 0).
+    """Initial parameters: Xavier-uniform weights (head scaled by 0.1; head = 0 for a residual
+    model, so that training starts exactly at the easz.C16 interpolation), zero biases, LN = (1, 0).
 
     Uses ``numpy.random.default_rng(seed)`` (training-time randomness only).
     """
@@ -229,7 +242,7 @@ def init_params(seed: int, cfg: ModelConfig) -> dict[str, np.ndarray]:
             out[pre + "mlp.b2"] = np.zeros(d, np.float32)
         out[f"{stack}.norm.scale"] = np.ones(d, np.float32)
         out[f"{stack}.norm.bias"] = np.zeros(d, np.float32)
-    out["head.w"] = xavier(d, p) * np.float32(0.1)
+    out["head.w"] = xavier(d, p) * np.float32(0.0 if cfg.residual else 0.1)
     out["head.b"] = np.zeros(p, np.float32)
     return out
 

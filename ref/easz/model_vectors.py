@@ -31,14 +31,20 @@ def _keep(h: int, w: int, b: int, seed: int, ratio: float = 0.3) -> np.ndarray:
 
 # --------------------------------------------------------------------------- forward
 def _forward_inputs():
+    from ref.easz.interp import interpolate
     from ref.easz.model import patch_to_tokens
 
     img = _eval_crop(32, 64)
-    patches = img.reshape(1, 32, 2, 32, 3).transpose(0, 2, 1, 3, 4).reshape(2, 32, 32, 3)
-    tok = patch_to_tokens(patches, 4).astype(np.float32)
     keep = np.random.default_rng(11).random((2, 64)) >= 0.25
-    tok = np.where(keep[..., None], tok, np.float32(0)).astype(np.float32)
-    return {"tokens": tok, "keep": keep}
+    pix = np.repeat(np.repeat(keep.reshape(2, 8, 8).transpose(1, 0, 2).reshape(8, 16), 4, 0), 4, 1)
+
+    def tokens(x):
+        patches = x.reshape(1, 32, 2, 32, 3).transpose(0, 2, 1, 3, 4).reshape(2, 32, 32, 3)
+        return patch_to_tokens(patches, 4).astype(np.float32)
+
+    erased = np.where(pix[..., None], img, np.float32(0)).astype(np.float32)
+    tok = np.where(keep[..., None], tokens(img), np.float32(0)).astype(np.float32)
+    return {"tokens": tok, "keep": keep, "base": tokens(interpolate(erased, pix).astype(np.float32))}
 
 
 def _forward_run(inputs):
@@ -46,7 +52,8 @@ def _forward_run(inputs):
     from ref.easz.model import forward
 
     params, cfg = recon.load_default()
-    return {"pred": np.asarray(forward(params, inputs["tokens"], inputs["keep"], cfg), np.float32)}
+    base = inputs["base"] if cfg.residual else None
+    return {"pred": np.asarray(forward(params, inputs["tokens"], inputs["keep"], cfg, base), np.float32)}
 
 
 def _recon_inputs(gray: bool):
@@ -128,7 +135,7 @@ def _train_run(inputs, seed: int, ratio: float, steps: int, lr: float):
 
 VECTORS = [
     Vector(id="easz.model.forward_n32_b4", equations=("easz.model", "easz.C20", "easz.C21", "easz.C22",
-                                                      "easz.C23", "easz.C24"),
+                                                      "easz.C23", "easz.C24", "easz.C28"),
            function="ref.easz.model.forward", make_inputs=_forward_inputs,
            run=lambda inputs: _forward_run(inputs), rules={"pred": ATOL_PIX}),
     Vector(id="easz.model.recon_rgb_64x64", equations=("easz.model", "easz.C25"),

@@ -28,6 +28,7 @@ import numpy as np
 from ref.core import runtime
 from ref.core.errors import InputError
 from ref.core.registry import implements
+from ref.easz.interp import interpolate
 from ref.easz.model import ModelConfig, forward, patch_to_tokens, tokens_to_patch
 
 jax = runtime.jax()
@@ -74,7 +75,7 @@ def load_default() -> tuple[dict[str, np.ndarray], ModelConfig]:
 
 @functools.lru_cache(maxsize=8)
 def _jitted(cfg: ModelConfig):
-    return jax.jit(lambda p, t, k: forward(p, t, k, cfg))
+    return jax.jit(lambda p, t, k, base: forward(p, t, k, cfg, base))
 
 
 def token_keep(keep: np.ndarray, cfg: ModelConfig) -> np.ndarray:
@@ -88,7 +89,14 @@ def token_keep(keep: np.ndarray, cfg: ModelConfig) -> np.ndarray:
     return k.reshape(h // n, g, w // n, g).transpose(0, 2, 1, 3).reshape(-1, g * g)
 
 
-@implements("easz.model", "easz.C25")
+def image_tokens(x: np.ndarray, cfg: ModelConfig) -> np.ndarray:
+    """(H, W, 3) float32 -> (P, T, b*b*3) tokens, patches row-major (H, W multiples of n)."""
+    h, w, c = x.shape
+    patches = x.reshape(h // cfg.n, cfg.n, w // cfg.n, cfg.n, c).transpose(0, 2, 1, 3, 4).reshape(-1, cfg.n, cfg.n, c)
+    return patch_to_tokens(patches, cfg.b)
+
+
+@implements("easz.model", "easz.C25", "easz.C28")
 def reconstruct(params, image, keep, cfg: ModelConfig) -> np.ndarray:
     """Fill the erased sub-patches of ``image`` from the model (module docstring)."""
     img = np.asarray(image)
@@ -110,16 +118,21 @@ def reconstruct(params, image, keep, cfg: ModelConfig) -> np.ndarray:
     if cfg.channels != 3:
         raise InputError(f"easz reconstruct: model has {cfg.channels} channels")
     tk = token_keep(keep, cfg)
-    patches = x.reshape(h // cfg.n, cfg.n, w // cfg.n, cfg.n, 3).transpose(0, 2, 1, 3, 4).reshape(-1, cfg.n, cfg.n, 3)
-    tok = patch_to_tokens(patches, cfg.b)
-    tok = np.where(tk[..., None], tok, np.float32(0.0))
+    tok = np.where(tk[..., None], image_tokens(x, cfg), np.float32(0.0))
+    # easz.C28: a residual model corrects the easz.C16 interpolation of the whole image
+    base = image_tokens(interpolate(np.where(keep[:, :, None], x, 0), keep).astype(np.float32), cfg) \
+        if cfg.residual else np.zeros_like(tok)
     p = tok.shape[0]
     pad = (-p) % CHUNK
-    tok_p = np.concatenate([tok, np.zeros((pad, *tok.shape[1:]), np.float32)])
-    tk_p = np.concatenate([tk, np.ones((pad, tk.shape[1]), bool)])
+
+    def padded(a, fill):
+        return np.concatenate([a, np.full((pad, *a.shape[1:]), fill, a.dtype)])
+
+    tok_p, tk_p, base_p = padded(tok, 0), padded(tk, True), padded(base, 0)
     fn = _jitted(cfg)
     jp = {k: jax.numpy.asarray(v, jax.numpy.float32) for k, v in params.items()}
-    preds = [np.asarray(fn(jp, tok_p[i:i + CHUNK], tk_p[i:i + CHUNK])) for i in range(0, p + pad, CHUNK)]
+    preds = [np.asarray(fn(jp, tok_p[i:i + CHUNK], tk_p[i:i + CHUNK], base_p[i:i + CHUNK]))
+             for i in range(0, p + pad, CHUNK)]
     pred = np.clip(np.concatenate(preds)[:p], 0.0, 255.0).astype(np.float32)
     out = np.where(tk[..., None], tok, pred)
     out = tokens_to_patch(out, cfg.n, cfg.b, 3)

@@ -34,6 +34,7 @@ from ref.core.errors import InputError
 from ref.core.registry import implements
 from ref.easz import loss as loss_mod
 from ref.easz import lpips as lpips_mod
+from ref.easz.interp import interpolate
 from ref.easz.model import ModelConfig, forward, init_params, param_count, patch_to_tokens, tokens_to_patch
 
 jax = runtime.jax()
@@ -91,6 +92,24 @@ def sample_batch(rng: np.random.Generator, pyramid, batch: int, crop: int, ratio
     return crops, keep
 
 
+def crop_pixel_keep(keep: np.ndarray, crop: int, cfg: ModelConfig) -> np.ndarray:
+    """Token keep mask of one crop ((S/n)^2, T) -> pixel keep mask (S, S) bool."""
+    big, g = crop // cfg.n, cfg.grid
+    k = keep.reshape(big, big, g, g).transpose(0, 2, 1, 3).reshape(big * g, big * g)
+    return np.repeat(np.repeat(k, cfg.b, axis=0), cfg.b, axis=1)
+
+
+@implements("easz.C28")
+def interpolation_base(crops: np.ndarray, keep: np.ndarray, cfg: ModelConfig) -> np.ndarray:
+    """easz.C16 interpolation of every erased crop (B, S, S, 3) float32: the base a residual
+    model corrects (computed from the kept pixels only, as the decoder does)."""
+    out = np.empty_like(crops)
+    for i, (c, k) in enumerate(zip(crops, keep)):
+        pk = crop_pixel_keep(k, c.shape[0], cfg)
+        out[i] = interpolate(np.where(pk[:, :, None], c, 0), pk)
+    return out
+
+
 @implements("easz.C27")
 def random_keep(rng: np.random.Generator, shape: tuple[int, ...], ratio: float) -> np.ndarray:
     """Training mask: every sub-patch erased independently, keep = (U[0,1) >= r), U from
@@ -111,14 +130,18 @@ def patches_to_crops(patches, s):
 
 
 @implements("easz.C26")
-def composite_crops(params, crops, keep, cfg: ModelConfig):
-    """Model reconstruction of crops with kept sub-patches copied from the input."""
+def composite_crops(params, crops, keep, cfg: ModelConfig, base=None):
+    """Model reconstruction of crops with kept sub-patches copied from the input
+    (``base``: the crops' easz.C16 interpolation, for a residual model)."""
     bsz, s = crops.shape[0], crops.shape[1]
-    patches = crops_to_patches(crops, cfg.n)
-    tok = patch_to_tokens(patches, cfg.b).reshape(-1, cfg.tokens, cfg.token_dim)
+
+    def tokens(x):
+        return patch_to_tokens(crops_to_patches(x, cfg.n), cfg.b).reshape(-1, cfg.tokens, cfg.token_dim)
+
+    tok = tokens(crops)
     k = keep.reshape(-1, cfg.tokens)
     tok_in = jnp.where(k[..., None], tok, np.float32(0.0))
-    pred = forward(params, tok_in, k, cfg)
+    pred = forward(params, tok_in, k, cfg, None if base is None else tokens(base))
     out = jnp.where(k[..., None], tok, pred)
     out = tokens_to_patch(out.reshape(bsz, -1, cfg.tokens, cfg.token_dim), cfg.n, cfg.b, cfg.channels)
     return patches_to_crops(out, s)
@@ -147,14 +170,14 @@ def make_optimizer(steps: int, lr: float, weight_decay: float):
 def make_train_step(cfg, opt, lpips_params, lam, lpips_images):
     import optax
 
-    def loss_fn(params, crops, keep):  # noqa: ANN001
-        y = composite_crops(params, crops, keep, cfg)
+    def loss_fn(params, crops, keep, base):  # noqa: ANN001
+        y = composite_crops(params, crops, keep, cfg, base)
         return loss_mod.loss(crops, y, lpips_params, lam=lam, lpips_images=lpips_images)
 
     @jax.jit
-    def step(params, opt_state, crops, keep):
-        (tot, (a, p)), g = jax.value_and_grad(lambda pr: (lambda r: (r[0], (r[1], r[2])))(loss_fn(pr, crops, keep)),
-                                              has_aux=True)(params)
+    def step(params, opt_state, crops, keep, base):
+        (tot, (a, p)), g = jax.value_and_grad(
+            lambda pr: (lambda r: (r[0], (r[1], r[2])))(loss_fn(pr, crops, keep, base)), has_aux=True)(params)
         updates, opt_state = opt.update(g, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, tot, a, p
 
@@ -194,7 +217,7 @@ def train(*, steps: int, out: str, seed: int, cfg: ModelConfig, batch: int = 48,
                 lpips_images=lpips_images if lpips_images is not None else batch, lr=lr,
                 weight_decay=weight_decay, params=param_count(params),
                 train_images=",".join(TRAIN_IMAGES), command=f"codecref train easz --steps {steps} --seed {seed} --n {cfg.n} --b {cfg.b} --dim {cfg.dim} "
-                f"--heads {cfg.heads} --batch {batch} --crop {crop} --erase-ratio {erase_ratio} "
+                f"--heads {cfg.heads} {'--residual' if cfg.residual else '--no-residual'} --batch {batch} --crop {crop} --erase-ratio {erase_ratio} "
                 f"--lpips-lambda {lam} --lpips-images {lpips_images or 0}")
     logf = open(log, "a") if log else None
     t0 = time.time()
@@ -202,7 +225,8 @@ def train(*, steps: int, out: str, seed: int, cfg: ModelConfig, batch: int = 48,
     acc = np.zeros(3)
     for it in range(1, steps + 1):
         crops, keep = sample_batch(rng, pyramid, batch, crop, erase_ratio, cfg)
-        params, opt_state, tot, a, p = step(params, opt_state, crops, keep)
+        base = interpolation_base(crops, keep, cfg) if cfg.residual else None
+        params, opt_state, tot, a, p = step(params, opt_state, crops, keep, base)
         acc += np.array([float(tot), float(a), float(p)])
         if it % 25 == 0 or it == steps:
             n_acc = 25 if it % 25 == 0 else it % 25
@@ -234,6 +258,8 @@ def train(*, steps: int, out: str, seed: int, cfg: ModelConfig, batch: int = 48,
 @click.option("--b", "b", type=int, default=4, show_default=True, help="sub-patch side")
 @click.option("--dim", type=int, default=64, show_default=True)
 @click.option("--heads", type=int, default=4, show_default=True)
+@click.option("--residual/--no-residual", default=True, show_default=True,
+              help="predict a correction to the easz.C16 interpolation (easz.C28) or raw pixels (paper)")
 @click.option("--batch", type=int, default=48, show_default=True, help="crops per step")
 @click.option("--crop", type=int, default=32, show_default=True, help="crop side (multiple of n)")
 @click.option("--erase-ratio", type=float, default=0.25, show_default=True)
@@ -249,13 +275,13 @@ def train(*, steps: int, out: str, seed: int, cfg: ModelConfig, batch: int = 48,
 @click.option("--time-limit", type=float, default=None, help="stop (and save) after this many minutes")
 @click.option("--stop-at", type=int, default=None,
               help="stop (and save) after this many steps of the --steps schedule (reproduces a time-limited run)")
-def train_command(steps, out, seed, n, b, dim, heads, batch, crop, erase_ratio, lam, lpips_images,
+def train_command(steps, out, seed, n, b, dim, heads, residual, batch, crop, erase_ratio, lam, lpips_images,
                   lpips_weights, lr, weight_decay, log, checkpoint_every, time_limit, stop_at):
     """Train the Easz reconstruction model (eq. 2) on the seven training photographs."""
     if steps < 1:
         raise InputError("--steps must be >= 1")
     try:
-        cfg = ModelConfig(n=n, b=b, dim=dim, heads=heads)
+        cfg = ModelConfig(n=n, b=b, dim=dim, heads=heads, residual=int(residual))
     except ValueError as exc:
         raise InputError(str(exc)) from None
     res = train(steps=steps, out=out, seed=seed, cfg=cfg, batch=batch, crop=crop, erase_ratio=erase_ratio,

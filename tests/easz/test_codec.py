@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from ref.core.container import pack, unpack
 from ref.core.errors import BitstreamError, InputError
-from ref.easz.codec import (EaszParams, decode, encode, encode_image, finish_pixels, inner_decode, interpolate,
+from ref.easz.interp import interpolate
+from ref.easz.codec import (EaszParams, decode, encode, encode_image, finish_pixels, inner_decode,
                             parse, parse_inner, reconstruct_parts)
 from ref.easz.mask_io import serialize_mask
 from ref.easz.patchify import pad_to_multiple, pixel_keep

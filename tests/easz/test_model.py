@@ -142,3 +142,39 @@ def test_shipped_model_loads_and_has_declared_geometry():
         pytest.skip("no shipped checkpoint yet")
     assert (cfg.n, cfg.b) == (32, 4)
     assert set(params) == set(m.init_params(0, cfg))
+
+
+@pytest.mark.eq("easz.C28")
+def test_untrained_residual_model_is_exactly_the_interpolation():
+    from ref.easz import recon
+    from ref.easz.interp import interpolate
+    from ref.easz.model import ModelConfig, init_params
+
+    cfg = ModelConfig(residual=1)
+    params = init_params(3, cfg)
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, size=(32, 64, 3)).astype(np.float32)
+    k = rng.random((8, 16)) >= 0.3
+    keep = np.repeat(np.repeat(k, 4, 0), 4, 1)
+    erased = np.where(keep[..., None], img, 0).astype(np.float32)
+    out = recon.reconstruct(params, erased, keep, cfg)
+    want = np.clip(interpolate(erased, keep).astype(np.float32), 0, 255)
+    assert np.array_equal(out, want)
+
+
+@pytest.mark.eq("easz.C28")
+def test_residual_model_adds_the_head_to_the_base_and_needs_it():
+    from ref.easz.model import ModelConfig, forward, init_params
+
+    cfg = ModelConfig(residual=1)
+    params = init_params(4, cfg)
+    params["head.b"] = np.full_like(params["head.b"], 0.1)
+    tok = np.zeros((1, cfg.tokens, cfg.token_dim), np.float32)
+    keep = np.ones((1, cfg.tokens), bool)
+    base = np.full_like(tok, 100.0)
+    out = np.asarray(forward(params, tok, keep, cfg, base))
+    np.testing.assert_allclose(out, 100.0 + 255 * 0.25 * 0.1, rtol=0, atol=1e-4)
+    with pytest.raises(ValueError):
+        forward(params, tok, keep, cfg)
+    with pytest.raises(ValueError):
+        ModelConfig(residual=2)
