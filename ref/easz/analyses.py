@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 
+from ref.core.datasets import eval_image  # noqa: F401  (re-exported for callers)
+
 from ref.easz.codec import (EaszParams, _model_reconstruct, encode_image, finish_pixels, inner_decode,
                             inner_encode, interpolate, make_mask, parse, reconstruct_parts)
 from ref.easz.patchify import pad_to_multiple, pixel_keep
@@ -30,23 +32,6 @@ EVAL_GRAY = ("camera", "moon")
 
 
 # --------------------------------------------------------------------------- data
-def eval_image(name: str) -> np.ndarray:
-    """An evaluation image as uint8 (H, W, C) (never a training image)."""
-    import skimage.data as d
-
-    if name == "motorcycle_left":
-        img = d.stereo_motorcycle()[0]
-    elif name == "motorcycle_right":
-        img = d.stereo_motorcycle()[1]
-    elif name == "hubble":
-        img = d.hubble_deep_field()
-    elif name in ("camera", "moon"):
-        img = getattr(d, name)()[:, :, None]
-    else:
-        raise ValueError(f"not an evaluation image: {name}")
-    return np.ascontiguousarray(img.astype(np.uint8))
-
-
 def kodak_size(img: np.ndarray) -> np.ndarray:
     """Resize (bicubic, Pillow) to 768 x 512, the Kodak size the paper measures on."""
     from PIL import Image

@@ -32,24 +32,9 @@ import time
 
 import numpy as np
 
+from ref.core.datasets import eval_image  # noqa: F401  (re-exported for callers)
+
 EVAL_IMAGES = ("motorcycle_left", "motorcycle_right", "hubble", "camera", "moon")
-
-
-def eval_image(name: str) -> np.ndarray:
-    """uint8 (H, W, C) evaluation image (C = 3, or 1 for camera/moon)."""
-    import skimage.data as d
-
-    if name == "motorcycle_left":
-        img = d.stereo_motorcycle()[0]
-    elif name == "motorcycle_right":
-        img = d.stereo_motorcycle()[1]
-    elif name == "hubble":
-        img = d.hubble_deep_field()
-    elif name in ("camera", "moon"):
-        img = getattr(d, name)()[:, :, None]
-    else:
-        raise ValueError(f"not an evaluation image: {name!r} (choose from {', '.join(EVAL_IMAGES)})")
-    return np.ascontiguousarray(np.asarray(img, np.uint8))
 
 
 def center_crop(img: np.ndarray, crop: int | None, n: int) -> np.ndarray:

@@ -40,24 +40,16 @@ from ref.easz.model import ModelConfig, forward, init_params, param_count, patch
 jax = runtime.jax()
 import jax.numpy as jnp  # noqa: E402
 
-TRAIN_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "china", "flower")
+from ref.core.datasets import TRAIN_NAMES as TRAIN_IMAGES  # noqa: E402
 SCALES = (1.0, 0.75, 0.5)
 
 
 @implements("easz.C27")
 def training_images() -> dict[str, np.ndarray]:
-    """The seven training photographs, uint8 (H, W, 3)."""
-    try:
-        import skimage.data as sd
-        from sklearn.datasets import load_sample_images
-    except ImportError as exc:  # pragma: no cover - depends on the extra
-        raise InputError("training needs the `train` extra: pip install 'codecref[train]'") from exc
-    out = {name: np.asarray(getattr(sd, name)(), np.uint8) for name in TRAIN_IMAGES[:5]}
-    sk = load_sample_images()
-    for fname, img in zip(sk.filenames, sk.images):
-        key = "china" if "china" in fname else "flower"
-        out[key] = np.asarray(img, np.uint8)
-    return {k: out[k] for k in TRAIN_IMAGES}
+    """The seven training photographs, uint8 (H, W, 3) (ref.core.datasets)."""
+    from ref.core.datasets import training_images as _training_images
+
+    return _training_images()
 
 
 def build_pyramid(images: dict[str, np.ndarray], crop: int) -> list[np.ndarray]:

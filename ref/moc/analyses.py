@@ -19,13 +19,12 @@ from PIL import Image
 from ref.core.metrics import ms_ssim, psnr
 from ref.core.registry import implements
 
-EVAL_RGB = ("motorcycle_left", "motorcycle_right", "hubble_deep_field")
-EVAL_GRAY = ("camera", "moon")
+from ref.core.datasets import EVAL_GRAY, EVAL_RGB
 
 
 def eval_images(gray: bool = False, quick: bool = False) -> list[tuple[str, np.ndarray]]:
     """The evaluation images (never trained on), uint8 (H, W, C)."""
-    from ref.moc.data import load_image
+    from ref.core.datasets import load_image
 
     names = EVAL_GRAY if gray else EVAL_RGB
     if quick:

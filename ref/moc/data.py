@@ -13,43 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref.core.errors import InputError
+from ref.core.datasets import EVAL_GRAY, EVAL_RGB, TRAIN_NAMES, load_image  # noqa: F401
 
-TRAIN_NAMES = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "china", "flower")
-EVAL_RGB = ("motorcycle_left", "motorcycle_right", "hubble_deep_field")
-EVAL_GRAY = ("camera", "moon")
 #: rescale factors of the training pyramid (area anti-aliasing by skimage.transform.rescale)
 TRAIN_SCALES = (1.0, 0.75, 0.5)
-
-
-def _skimage():
-    try:
-        import skimage.data as d
-    except ImportError as exc:  # pragma: no cover - depends on the optional extra
-        raise InputError("training/evaluation images need the 'train' extra: pip install codecref[train]") from exc
-    return d
-
-
-def load_image(name: str) -> np.ndarray:
-    """uint8 (H, W, C) photograph by name (C = 3, or 1 for camera/moon)."""
-    if name in ("china", "flower"):
-        try:
-            from sklearn.datasets import load_sample_images
-        except ImportError as exc:  # pragma: no cover
-            raise InputError("needs scikit-learn (pip install codecref[train])") from exc
-        imgs = load_sample_images()
-        idx = [f.rsplit("/", 1)[-1].split(".")[0] for f in imgs.filenames].index(name)
-        return np.ascontiguousarray(imgs.images[idx])
-    d = _skimage()
-    if name in ("motorcycle_left", "motorcycle_right"):
-        left, right, _ = d.stereo_motorcycle()
-        return np.ascontiguousarray(left if name == "motorcycle_left" else right)
-    if not hasattr(d, name):
-        raise InputError(f"unknown image {name!r}")
-    img = np.asarray(getattr(d, name)())
-    if img.ndim == 2:
-        img = img[..., None]
-    return np.ascontiguousarray(img[..., :3].astype(np.uint8))
 
 
 def train_pyramid(names=TRAIN_NAMES, scales=TRAIN_SCALES) -> list[np.ndarray]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ref.core.errors import InputError
+
 from ref.easz import analyses as A
 
 
@@ -11,7 +13,7 @@ def test_eval_images_are_evaluation_only():
     for name in A.EVAL_RGB + A.EVAL_GRAY:
         img = A.eval_image(name)
         assert img.ndim == 3 and img.shape[2] in (1, 3)
-    with pytest.raises(ValueError):
+    with pytest.raises(InputError):  # a user-facing error: analyses never run on training images
         A.eval_image("astronaut")
 
 
