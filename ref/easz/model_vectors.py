@@ -81,10 +81,11 @@ def _composite_inputs():
 def _composite_run(inputs):
     from ref.easz import recon
     from ref.easz.loss import l1
-    from ref.easz.train import composite_crops
+    from ref.easz.train import composite_crops, interpolation_base
 
     params, cfg = recon.load_default()
-    y = np.asarray(composite_crops(params, inputs["crops"], inputs["keep"], cfg), np.float32)
+    base = interpolation_base(inputs["crops"], inputs["keep"], cfg) if cfg.residual else None
+    y = np.asarray(composite_crops(params, inputs["crops"], inputs["keep"], cfg, base), np.float32)
     return {"composite": y, "l1": np.asarray(l1(inputs["crops"], y), np.float32).reshape(1)}
 
 
@@ -144,7 +145,7 @@ VECTORS = [
     Vector(id="easz.model.recon_gray_32x64", equations=("easz.model", "easz.C25"),
            function="ref.easz.recon.reconstruct", make_inputs=_recon_inputs(True),
            run=lambda inputs: _recon_run(inputs), rules={"recon": ATOL_PIX}),
-    Vector(id="easz.model.composite_l1", equations=("easz.2", "easz.C26"),
+    Vector(id="easz.model.composite_l1", equations=("easz.2", "easz.C26", "easz.C28"),
            function="ref.easz.train.composite_crops", make_inputs=_composite_inputs,
            run=lambda inputs: _composite_run(inputs), rules={"composite": ATOL_PIX, "l1": allclose(0.0, 1e-6)}),
     Vector(id="easz.model.loss_synthetic_vgg", equations=("easz.2", "easz.lpips"),
