@@ -33,14 +33,7 @@ DEFAULT_PEER = "/work/peers-venv/bin/python"
 
 
 def _median_ms(fn, repeat: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts) * 1e3
+    return statistics.median(_times(fn, repeat, warmup)) * 1e3
 
 
 def _paired_medians(fa, fb, repeat: int, warmup: int = 2) -> tuple[list, list]:
