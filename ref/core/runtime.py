@@ -36,11 +36,7 @@ def configure_environment() -> None:
         os.environ["XLA_FLAGS"] = flags
         # JAX reads these when its config is first created, i.e. at import.
         os.environ.update(_JAX_ENV)
-    _configure_jax_if_loaded()
-
-
-def _configure_jax_if_loaded() -> None:
-    if "jax" in sys.modules:
+    else:
         configure_jax()
 
 

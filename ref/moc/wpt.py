@@ -248,9 +248,6 @@ def wpt_forward(x: jax.Array, wavelet: str = "bior4.4", levels: int = 3,
     y = y.reshape(sp + (-1,))
     # process axes D-1 .. 0 so that the final layout is (P_0, K_0, P_1, K_1, ..., n)
     for i in reversed(range(D)):
-        # bring axis i (currently at position i of the trailing spatial block) to front
-
-
         # layout now: (S_0..S_i, P_{i+1}, K_{i+1}, ..., n) -> move S_i to front
         y = jnp.moveaxis(y, i, 0)
         s = y.shape
