@@ -23,7 +23,7 @@ from ref.core.registry import implements
 from ref.moc import packing
 from ref.moc.companding import from_symbols, to_symbols
 from ref.moc.config import MocConfig
-from ref.moc.encoder import analysis, synthesis
+from ref.moc.encoder import encode_latent, synthesis
 
 __all__ = ["get_model", "encode_image", "decode_bytes", "decode_container", "pad_image",
            "to_input", "to_uint8", "EncodeInfo", "LOSSLESS", "DEFAULT_MODEL"]
@@ -102,9 +102,6 @@ class EncodeInfo:
         return packing.multiplier(self.latent_raw, self.latent_coded)
 
 
-_analysis_round = jax.jit(lambda p, x, cfg: jnp.round(analysis(p, x, cfg)), static_argnames=("cfg",))
-
-
 @implements("moc.C14", "moc.C15")
 def encode_image(img: np.ndarray, params: dict, cfg: MocConfig, *, model: str | None = None,
                  lossless: str = "webp") -> tuple[bytes, EncodeInfo]:
@@ -120,7 +117,7 @@ def encode_image(img: np.ndarray, params: dict, cfg: MocConfig, *, model: str | 
     info = EncodeInfo()
     t0 = time.perf_counter()
     x = to_input(pad_image(_match_channels(img, cfg), cfg.block))
-    q = np.asarray(_analysis_round(params, x, cfg).block_until_ready())
+    q = np.asarray(encode_latent(params, x, cfg))
     t1 = time.perf_counter()
     sym = to_symbols(q, cfg.latent_bits)
     header = {"model": model or cfg.name, "h": H, "w": W, "c": C, "levels": cfg.levels,

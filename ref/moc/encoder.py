@@ -37,16 +37,22 @@ def spatial_axes(x_ndim: int, cfg) -> tuple[int, ...]:
 
 
 @implements("moc.analysis")
-@functools.partial(jax.jit, static_argnames=("cfg",))
 def analysis(params: dict, x: jax.Array, cfg) -> jax.Array:
     """Encoder transform up to (not including) quantisation.
 
     x: (..., S_0..S_{D-1}, C) float -> y: (..., S_0/2^J .. S_{D-1}/2^J, latent_channels),
     companded, in quantisation-step units (|y| < 2^(b-1) - 1/2).
+
+    Not one jit: :func:`wpt_forward` runs as its own compiled stages (see its docstring),
+    then :func:`_project_compand`.  Inside an outer trace (training) it all inlines.
     """
-    w = wpt_forward(x, cfg.wavelet, cfg.levels, spatial_axes(x.ndim, cfg))
-    z = bottleneck_apply(encoder_params(params), w, cfg)
-    return compand(z, cfg.latent_bits)
+    w = wpt_forward(x, cfg.wavelet, cfg.levels, spatial_axes(jnp.ndim(x), cfg))
+    return _project_compand(params, w, cfg)
+
+
+@functools.partial(jax.jit, static_argnames=("cfg",))
+def _project_compand(params: dict, w: jax.Array, cfg) -> jax.Array:
+    return compand(bottleneck_apply(encoder_params(params), w, cfg), cfg.latent_bits)
 
 
 @implements("moc.analysis", "moc.quantize")

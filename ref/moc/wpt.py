@@ -3,21 +3,19 @@
 One implementation serves 1-D (audio), 2-D (images) and 3-D (volumes): the full packet
 decomposition splits every node along every spatial axis at every level, so the J-level
 N-D packet transform is the composition (in any order) of J-level 1-D packet transforms
-along each spatial axis.  Along one axis, J levels of the periodized two-channel filter
-bank collapse into one *block-circular* filter bank with B = 2^J outputs and stride B
-(spec/moc.md, moc.wpt_level and moc.wpt):
+along each spatial axis.  The reference code has two layers:
 
-    y_p[k] = sum_m G_p[m] * x[(B*k + S - m) mod N]              (analysis, p = 0..B-1)
-    x[(B*k - Cs + m) mod N] += y_p[k] * F_p[m]                   (synthesis)
+* a readable NumPy statement of one level (:func:`level_analysis_np`,
+  :func:`level_synthesis_np`), the equations of spec/moc.md moc.wpt_level;
+* the JAX transform used everywhere else: J levels along each spatial axis in turn, every
+  level a sum of strided slices along the *outermost* axis (so XLA emits one vectorised
+  multiply-add loop per level), the subband bits kept in a single "bit group" axis in
+  leaf order, and one transpose into the output layout at the end.
 
-with G_p / F_p the products of upsampled decomposition / reconstruction filters along the
-path p and S = (L/2)(B-1), Cs = (L/2-1)(B-1).  These identities reproduce PyWavelets'
-``mode='periodization'`` exactly (to float rounding); the leaf order is pywt's "natural"
-order of ``WaveletPacket`` (1-D) and ``WaveletPacket2D`` (2-D), and its generalisation
-(moc.C3) for D >= 3.
-
-Everything is vectorised: per axis, one gather-free sum of ``ceil(M/B)+1`` rolled
-(K, B) @ (B, B) matmuls; jit-compiled per (shape, wavelet, J, axes).
+Both reproduce PyWavelets' ``mode='periodization'`` (to float rounding); the leaf order is
+pywt's "natural" order of ``WaveletPacket`` (1-D) and ``WaveletPacket2D`` (2-D), and its
+generalisation (moc.C3) for D >= 3.  The JAX code is jit-compiled per (shape, wavelet, J,
+axes).
 """
 
 from __future__ import annotations
@@ -142,49 +140,58 @@ def leaf_paths(levels: int, ndim: int, style: str = "2d") -> list[str]:
 
 
 # --------------------------------------------------------------------------- JAX
-def _analysis_level(y: jax.Array, lo: np.ndarray, hi: np.ndarray) -> jax.Array:
-    """(P, N, n) -> (2P, N/2, n): one periodized analysis level along axis 1 (moc.wpt_level).
+def _analysis_level(y: jax.Array, lo: np.ndarray, hi: np.ndarray, p: int) -> jax.Array:
+    """(N, G, *rest) -> (N/2, 2G, *rest): one periodized analysis level along axis 0
+    (moc.wpt_level).
 
-    Output subband 2*p + 0 is the low-pass (cA) and 2*p + 1 the high-pass (cD) child of
-    subband p.  Pure slicing + multiply-add: XLA fuses it into one vectorised loop.
+    Axis 1 is the *bit group*: the G = 2^g subbands made so far, indexed by their branch
+    bits, most significant first.  The new branch bit (0 = low-pass cA, 1 = high-pass cD)
+    enters the group at bit position ``p`` (0 = most significant), so that the group is
+    always in leaf order (moc.C3) and never needs a transpose.  Slicing along the outermost
+    axis keeps every term a contiguous block of ``G * prod(rest)`` values, which XLA turns
+    into one vectorised multiply-add loop.
     """
-    P, N = y.shape[0], y.shape[1]
+    N, G = y.shape[0], y.shape[1]
     L = len(lo)
     half = N // 2
     # xe[i] = x[(i - (L/2 - 1)) mod N] for i = 0 .. N + L - 2
     pl, pr = L // 2 - 1, L // 2
-    idx = np.arange(-pl, N + pr) % N
-    xe = y[:, idx] if N < L else jnp.concatenate([y[:, N - pl:], y, y[:, :pr]], axis=1)
-    even, odd = xe[:, 0::2], xe[:, 1::2]
+    xe = (y[np.arange(-pl, N + pr) % N] if N < L
+          else jnp.concatenate([y[N - pl:], y, y[:pr]], axis=0))
+    even, odd = xe[0::2], xe[1::2]
     a = d = None
     for j in range(L):
         o = L - 1 - j  # x[2k + L/2 - j] = xe[2k + L - 1 - j]
-        src = (even if o % 2 == 0 else odd)[:, o // 2 : o // 2 + half]
+        src = (even if o % 2 == 0 else odd)[o // 2 : o // 2 + half]
         if lo[j] != 0.0:
             t = jnp.asarray(lo[j], y.dtype) * src
             a = t if a is None else a + t
         if hi[j] != 0.0:
             t = jnp.asarray(hi[j], y.dtype) * src
             d = t if d is None else d + t
-    out = jnp.stack([a, d], axis=1)  # (P, 2, N/2, n)
-    return out.reshape((2 * P, half) + y.shape[2:])
+    g_hi = 1 << p
+    sh = (half, g_hi, G // g_hi) + y.shape[2:]
+    out = jnp.stack([a.reshape(sh), d.reshape(sh)], axis=2)  # (N/2, G_hi, 2, G_lo, ...)
+    return out.reshape((half, 2 * G) + y.shape[2:])
 
 
-def _synthesis_level(y: jax.Array, rlo: np.ndarray, rhi: np.ndarray) -> jax.Array:
-    """(2P, K, n) -> (P, 2K, n): inverse of :func:`_analysis_level` (moc.wpt_level).
+def _synthesis_level(y: jax.Array, rlo: np.ndarray, rhi: np.ndarray, p: int) -> jax.Array:
+    """(K, 2G, *rest) -> (2K, G, *rest): inverse of :func:`_analysis_level` (moc.wpt_level):
+    the branch bit at position ``p`` of the bit group selects cA / cD, and
 
         x[2m + q] = sum_{j = q + c (mod 2)} cA[(m - u) mod K] rec_lo[j] + cD[(m - u) mod K] rec_hi[j],
         u = (j - q - c) / 2,  c = L/2 - 1.
     """
-    P2, K = y.shape[0], y.shape[1]
+    K, G = y.shape[0], y.shape[1] // 2
     L = len(rlo)
     c = L // 2 - 1
-    yy = y.reshape((P2 // 2, 2, K) + y.shape[2:])
-    ca, cd = yy[:, 0], yy[:, 1]
+    g_hi = 1 << p
+    yy = y.reshape((K, g_hi, 2, G // g_hi) + y.shape[2:])
+    ca = yy[:, :, 0].reshape((K, G) + y.shape[2:])
+    cd = yy[:, :, 1].reshape((K, G) + y.shape[2:])
     umin, umax = (0 - 1 - c) // 2, (L - 1 - c) // 2
     idx = np.arange(-umax, K - umin) % K  # ce[i] = c[(i - umax) mod K]
-    cae = ca[:, idx]
-    cde = cd[:, idx]
+    cae, cde = ca[idx], cd[idx]
     parts = []
     for q in (0, 1):
         acc = None
@@ -195,11 +202,11 @@ def _synthesis_level(y: jax.Array, rlo: np.ndarray, rhi: np.ndarray) -> jax.Arra
             sl = slice(umax - u, umax - u + K)
             for coef, arr in ((rlo[j], cae), (rhi[j], cde)):
                 if coef != 0.0:
-                    t = jnp.asarray(coef, y.dtype) * arr[:, sl]
+                    t = jnp.asarray(coef, y.dtype) * arr[sl]
                     acc = t if acc is None else acc + t
         parts.append(acc)
-    x = jnp.stack(parts, axis=2)  # (P, K, 2, n)
-    return x.reshape((P2 // 2, 2 * K) + y.shape[2:])
+    x = jnp.stack(parts, axis=1)  # (K, 2, G, ...)
+    return x.reshape((2 * K, G) + y.shape[2:])
 
 
 def _norm_axes(x_ndim: int, axes: Sequence[int] | None) -> tuple[int, ...]:
@@ -221,8 +228,54 @@ def _check_shape(shape, ax, levels):
                 f"axis {a} has length {shape[a]}, not a multiple of 2^J = {B} (pad first, moc.C10)")
 
 
+@functools.lru_cache(maxsize=None)
+def _forward_plan(ndim: int, ax: tuple[int, ...]):
+    """Static layout plan of :func:`wpt_forward`: the initial transpose, one transpose per
+    spatial axis (bringing that axis to the front, bit group second) and the final one.
+
+    Working layout: (front axis, bit group G, remaining axes...).  Axis i (in order
+    0 .. D-1) is filtered J times along the front; its level-l bit enters G at position
+    l*(i+1), which keeps G in leaf order (moc.C3): within a level, axis D-1 is the most
+    significant bit.
+    """
+    D = len(ax)
+    batch = [d for d in range(ndim - 1) if d not in ax]
+    first = tuple(ax) + tuple(batch) + (ndim - 1,)
+    names = [("S", 0), ("G",)] + [("S", i) for i in range(1, D)] + \
+        [("B", k) for k in range(len(batch))] + [("C",)]
+    perms = []
+    for i in range(D):
+        new = [("S", i), ("G",)] + [nm for nm in names if nm not in (("S", i), ("G",))]
+        perms.append(tuple(names.index(nm) for nm in new))
+        names = new
+        names[0] = ("K", i)
+    final = [("B", k) for k in range(len(batch))] + [("K", i) for i in range(D)] + [("C",), ("G",)]
+    return first, tuple(perms), tuple(names.index(nm) for nm in final), len(batch)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _forward_levels(x: jax.Array, wavelet: str, levels: int, ax: tuple[int, ...]) -> jax.Array:
+    lo, hi, _, _ = _filters(wavelet)
+    first, perms, _, _ = _forward_plan(x.ndim, ax)
+    y = jnp.transpose(x, first)
+    y = y.reshape(y.shape[:1] + (1,) + y.shape[1:])  # empty bit group
+    for i, perm in enumerate(perms):
+        if perm != tuple(range(len(perm))):
+            y = jnp.transpose(y, perm)
+        for level in range(levels):
+            y = _analysis_level(y, lo, hi, level * (i + 1))
+    return y
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _forward_layout(y: jax.Array, ndim: int, ax: tuple[int, ...]) -> jax.Array:
+    _, _, final, nb = _forward_plan(ndim, ax)
+    y = jnp.transpose(y, final)  # (batch..., K_0..K_{D-1}, C, leaf)
+    y = y.reshape(y.shape[: nb + len(ax)] + (-1,))
+    return _restore_axes(y, ndim, ax)
+
+
 @implements("moc.wpt", "moc.C3")
-@functools.partial(jax.jit, static_argnames=("wavelet", "levels", "axes"))
 def wpt_forward(x: jax.Array, wavelet: str = "bior4.4", levels: int = 3,
                 axes: tuple[int, ...] | None = None) -> jax.Array:
     """J-level N-D wavelet packet analysis, periodization (moc.wpt; leaf order moc.C3).
@@ -235,42 +288,16 @@ def wpt_forward(x: jax.Array, wavelet: str = "bior4.4", levels: int = 3,
     ``c * 2^(J*D) + leaf`` with ``leaf`` as in :func:`leaf_order`.  Equals the level-J
     leaves of ``pywt.WaveletPacket2D(..., mode='periodization')`` (D = 2), ``WaveletPacket``
     (D = 1) and, reordered by :func:`leaf_paths`, ``WaveletPacketND``.
+
+    Two compiled stages: the filter levels, then one transpose into the output layout.
+    They are separate programs on purpose: in one program XLA:CPU fuses the last level
+    into the transpose, and the fused loop (a lo/hi select per output value, strided
+    reads) was 3x slower than the two stages (docs/moc.md, "WPT speed").
     """
+    x = jnp.asarray(x)
     ax = _norm_axes(x.ndim, axes)
     _check_shape(x.shape, ax, levels)
-    dec_lo, dec_hi, _, _ = _filters(wavelet)
-    D = len(ax)
-    other = [d for d in range(x.ndim) if d not in ax]  # batch axes + channel (last)
-    # (S_0..S_{D-1}, n) with n = prod(batch) * C
-    y = jnp.transpose(x, ax + tuple(other))
-    sp = y.shape[:D]
-    rest = y.shape[D:]
-    y = y.reshape(sp + (-1,))
-    # process axes D-1 .. 0 so that the final layout is (P_0, K_0, P_1, K_1, ..., n)
-    for i in reversed(range(D)):
-        # layout now: (S_0..S_i, P_{i+1}, K_{i+1}, ..., n) -> move S_i to front
-        y = jnp.moveaxis(y, i, 0)
-        s = y.shape
-        z = y.reshape((1, s[0], -1))
-        for _ in range(levels):
-            z = _analysis_level(z, dec_lo, dec_hi)
-        y = z.reshape((z.shape[0], z.shape[1]) + s[1:])  # (P_i, K_i, S_0..S_{i-1}, ...)
-        # restore: put (P_i, K_i) right after S_0..S_{i-1}
-        y = jnp.moveaxis(y, (0, 1), (i, i + 1))
-    # y: (P_0, K_0, ..., P_{D-1}, K_{D-1}, n)   [P_i at 2i, K_i at 2i+1]
-    B = 1 << levels
-    y = y.reshape(tuple(v for i in range(D) for v in ((2,) * levels + (y.shape[2 * i + 1],)))
-                  + rest)
-    # bit (l, i) of P_i sits at i*(J+1) + l; K_i at i*(J+1) + J
-    nb = len(rest) - 1
-    base = D * (levels + 1)
-    perm = ([base + b for b in range(nb)] + [i * (levels + 1) + levels for i in range(D)]
-            + [base + nb] + [i * (levels + 1) + l for (l, i) in leaf_order(levels, D)])
-    y = jnp.transpose(y, perm)
-    out_shape = rest[:-1] + tuple(sp[i] // B for i in range(D)) + (rest[-1] * B ** D,)
-    y = y.reshape(out_shape)
-    # put batch axes back where they were relative to the spatial axes
-    return _restore_axes(y, x.ndim, ax)
+    return _forward_layout(_forward_levels(x, wavelet, levels, ax), x.ndim, ax)
 
 
 def _restore_axes(y: jax.Array, ndim: int, ax: tuple[int, ...]) -> jax.Array:
@@ -281,60 +308,58 @@ def _restore_axes(y: jax.Array, ndim: int, ax: tuple[int, ...]) -> jax.Array:
     return jnp.moveaxis(y, src, list(ax))
 
 
+def _inverse_permutation(perm: Sequence[int]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argsort(perm))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _inverse_layout(z: jax.Array, ndim: int, ax: tuple[int, ...], levels: int) -> jax.Array:
+    """(batch..., K..., C*P) in the caller's axis order -> the working layout that
+    :func:`_forward_levels` ends in (undoes :func:`_forward_layout`)."""
+    _, _, final, nb = _forward_plan(ndim, ax)
+    D = len(ax)
+    y = jnp.moveaxis(z, list(ax), list(range(nb, nb + D)))  # (batch..., K..., C*P)
+    y = y.reshape(y.shape[:-1] + (-1, 1 << (levels * D)))  # (..., C, leaf)
+    return jnp.transpose(y, _inverse_permutation(final))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _inverse_levels(y: jax.Array, wavelet: str, levels: int, ax: tuple[int, ...]) -> jax.Array:
+    _, _, rec_lo, rec_hi = _filters(wavelet)
+    D = len(ax)
+    ndim = y.ndim - 1  # the working layout has the bit group as an extra axis
+    first, perms, _, _ = _forward_plan(ndim, ax)
+    for i in reversed(range(D)):
+        for level in reversed(range(levels)):
+            y = _synthesis_level(y, rec_lo, rec_hi, level * (i + 1))
+        if perms[i] != tuple(range(len(perms[i]))):
+            y = jnp.transpose(y, _inverse_permutation(perms[i]))
+    y = y.reshape(y.shape[:1] + y.shape[2:])  # drop the (now size-1) bit group
+    return jnp.transpose(y, _inverse_permutation(first))
+
+
+def _inverse_once(z: jax.Array, wavelet: str, levels: int, ax: tuple[int, ...]) -> jax.Array:
+    return _inverse_levels(_inverse_layout(z, z.ndim, ax, levels), wavelet, levels, ax)
+
+
 @implements("moc.wpt_inverse", "moc.C3", "moc.C4")
-@functools.partial(jax.jit, static_argnames=("wavelet", "levels", "axes", "refine"))
 def wpt_inverse(z: jax.Array, wavelet: str = "bior4.4", levels: int = 3,
                 axes: tuple[int, ...] | None = None, refine: int = 0) -> jax.Array:
     """Inverse of :func:`wpt_forward`: periodized synthesis with the wavelet's
-    reconstruction filters (moc.wpt_inverse).
+    reconstruction filters (moc.wpt_inverse), the forward's stages in reverse.
 
     z: (..., K_0, ..., K_{D-1}, C * 2^(J*D)) -> (..., 2^J K_0, ..., 2^J K_{D-1}, C).
     Equals pywt's reconstruction of the same leaves.  ``refine`` > 0 adds that many steps
     of iterative refinement x += inverse(z - forward(x)), which removes the ~1e-11 round-trip
     error of the tabulated bior4.4 filters (moc.C4): use refine=1 for a float64 exact inverse.
     """
-    x = _inverse_once(z, wavelet, levels, axes)
+    z = jnp.asarray(z)
+    ax = _norm_axes(z.ndim, axes)
+    P = 1 << (levels * len(ax))
+    if z.shape[-1] % P:
+        raise ValueError(f"channel axis {z.shape[-1]} is not a multiple of 2^(J*D) = {P}")
+    x = _inverse_once(z, wavelet, levels, ax)
     for _ in range(refine):
         r = z - wpt_forward(x, wavelet, levels, axes)
-        x = x + _inverse_once(r, wavelet, levels, axes)
+        x = x + _inverse_once(r, wavelet, levels, ax)
     return x
-
-
-def _inverse_once(z, wavelet, levels, axes):
-    ax = _norm_axes(z.ndim, axes)
-    _, _, rec_lo, rec_hi = _filters(wavelet)
-    D = len(ax)
-    B = 1 << levels
-    P = B ** D
-    other = [d for d in range(z.ndim) if d not in ax]
-    y = jnp.transpose(z, tuple(other[:-1]) + ax + (other[-1],))  # (batch..., K..., C*P)
-    bsh = y.shape[: len(other) - 1]
-    ks = y.shape[len(other) - 1 : len(other) - 1 + D]
-    C = y.shape[-1] // P
-    nb = len(bsh)
-    y = y.reshape(bsh + ks + (C,) + (2,) * (levels * D))
-    # target: (bits of P_0 level order, K_0, ..., bits of P_{D-1}, K_{D-1}, batch..., C)
-    order = leaf_order(levels, D)
-    perm = []
-    for i in range(D):
-        perm += [nb + D + 1 + order.index((l, i)) for l in range(levels)]
-        perm.append(nb + i)
-    perm += list(range(nb)) + [nb + D]
-    y = jnp.transpose(y, perm)
-    shp = []
-    for i in range(D):
-        shp += [B, ks[i]]
-    y = y.reshape(tuple(shp) + (-1,))  # (P_0, K_0, ..., P_{D-1}, K_{D-1}, n)
-    for i in range(D):
-        # (S_0..S_{i-1}, P_i, K_i, ...) -> move P_i, K_i to the front
-        y = jnp.moveaxis(y, (i, i + 1), (0, 1))
-        s = y.shape
-        w = y.reshape((s[0], s[1], -1))
-        for _ in range(levels):
-            w = _synthesis_level(w, rec_lo, rec_hi)
-        y = w.reshape((s[1] * B,) + s[2:])  # (S_i, S_0..S_{i-1}, ...)
-        y = jnp.moveaxis(y, 0, i)
-    # y: (S_0..S_{D-1}, n) -> (batch..., S..., C)
-    y = y.reshape(tuple(ks[i] * B for i in range(D)) + bsh + (C,))
-    y = jnp.moveaxis(y, tuple(range(D)), tuple(range(nb, nb + D)))
-    return _restore_axes(y, z.ndim, ax)
