@@ -10,8 +10,10 @@ Times, on one 768 x 512 x 3 float32 image in [-0.5, 0.5] (seeded uniform noise):
 
 The peer runs in a subprocess under ``CODECREF_PEER_PYTHON`` (default
 /work/peers-venv/bin/python if it exists), via ``ref/moc/bench_peer.py``.  Medians of
-``--repeat`` runs after 2 warm-ups; codecref and pywt are timed alternately, and codecref is
-timed again after the peer (median over both); ratios are (other time) / (codecref time).
+``--repeat`` runs; codecref and pywt are timed in alternating warmed blocks (3 rounds), and
+codecref again after the peer (median over both), so every implementation is timed in its
+steady state, back to back, as the peer times walloc; ratios are (other time) / (codecref
+time).
 """
 
 from __future__ import annotations
@@ -36,19 +38,17 @@ def _median_ms(fn, repeat: int, warmup: int = 2) -> float:
     return statistics.median(_times(fn, repeat, warmup)) * 1e3
 
 
-def _paired_medians(fa, fb, repeat: int, warmup: int = 2) -> tuple[list, list]:
-    """Alternate fa / fb timings (so load changes hit both alike); returns both lists (s)."""
-    for _ in range(warmup):
-        fa()
-        fb()
+def _paired_medians(fa, fb, repeat: int, rounds: int = 3, warmup: int = 2) -> tuple[list, list]:
+    """Time fa and fb in alternating blocks: ``rounds`` times (fa back-to-back, then fb
+    back-to-back), about ``repeat`` runs of each in all.  Each block starts with ``warmup``
+    untimed calls, so both are measured in their steady state, as the peer subprocess
+    measures walloc; the alternation lets slow changes in machine load hit both alike.
+    Returns both lists of times (s)."""
+    per = max(1, -(-repeat // rounds))
     ta, tb = [], []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fa()
-        ta.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        fb()
-        tb.append(time.perf_counter() - t)
+    for _ in range(rounds):
+        ta += _times(fa, per, warmup)
+        tb += _times(fb, per, warmup)
     return ta, tb
 
 
