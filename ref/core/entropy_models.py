@@ -135,14 +135,16 @@ def gaussian_likelihood(y, mean, scale, *, scale_bound: float = SCALE_BOUND):
     """P(y) = Phi((1/2 - v)/s) - Phi((-1/2 - v)/s),  v = |y - mean|,  s = max(scale, 0.11)
     (LowerBound gradient), Phi(t) = erfc(-t/sqrt 2)/2; then max(P, 1e-9).  CompressAI
     GaussianConditional._likelihood.  y, mean, scale broadcast together."""
-    return _gaussian_jit(y, mean, scale, scale_bound)
+    return _interval_likelihood(_std_normal_cdf, y, mean, scale, scale_bound)
 
 
-@partial(jax.jit, static_argnums=3)
-def _gaussian_jit(y, mean, scale, scale_bound):
+@partial(jax.jit, static_argnums=(0, 4))
+def _interval_likelihood(cdf, y, mean, scale, scale_bound):
+    """max(F((1/2 - v)/s) - F((-1/2 - v)/s), 1e-9),  v = |y - mean|,  s = max(scale, bound):
+    the shared body of the Gaussian (F = Phi) and Laplace likelihoods."""
     v = jnp.abs(y - mean)
     s = lower_bound(scale, scale_bound)
-    p = _std_normal_cdf((0.5 - v) / s) - _std_normal_cdf((-0.5 - v) / s)
+    p = cdf((0.5 - v) / s) - cdf((-0.5 - v) / s)
     return lower_bound(p, LIKELIHOOD_BOUND)
 
 
@@ -154,15 +156,7 @@ def _laplace_cdf(t):
 def laplace_likelihood(y, mean, scale, *, scale_bound: float = SCALE_BOUND):
     """P(y) = F((1/2 - v)/b) - F((-1/2 - v)/b),  v = |y - mean|,  b = max(scale, 0.11),
     F(t) = exp(t)/2 (t < 0), 1 - exp(-t)/2 (t >= 0); then max(P, 1e-9)."""
-    return _laplace_jit(y, mean, scale, scale_bound)
-
-
-@partial(jax.jit, static_argnums=3)
-def _laplace_jit(y, mean, scale, scale_bound):
-    v = jnp.abs(y - mean)
-    b = lower_bound(scale, scale_bound)
-    p = _laplace_cdf((0.5 - v) / b) - _laplace_cdf((-0.5 - v) / b)
-    return lower_bound(p, LIKELIHOOD_BOUND)
+    return _interval_likelihood(_laplace_cdf, y, mean, scale, scale_bound)
 
 
 @implements("core.lik_gmm")

@@ -38,7 +38,7 @@ def _median_ms(fn, repeat: int, warmup: int = 2) -> float:
     return statistics.median(_times(fn, repeat, warmup)) * 1e3
 
 
-def _paired_medians(fa, fb, repeat: int, rounds: int = 3, warmup: int = 2) -> tuple[list, list]:
+def _alternating_blocks(fa, fb, repeat: int, rounds: int = 3, warmup: int = 2) -> tuple[list, list]:
     """Time fa and fb in alternating blocks: ``rounds`` times (fa back-to-back, then fb
     back-to-back), about ``repeat`` runs of each in all.  Each block starts with ``warmup``
     untimed calls, so both are measured in their steady state, as the peer subprocess
@@ -114,7 +114,7 @@ def run_bench(height: int = 512, width: int = 768, repeat: int = 7, peer: bool =
         wp = pywt.WaveletPacketND(x, "bior4.4", mode="periodization", maxlevel=3, axes=(0, 1))
         return [n.data for n in wp.get_level(3, "natural")]
 
-    t_ours, t_pywt = _paired_medians(ours, pw, repeat)
+    t_ours, t_pywt = _alternating_blocks(ours, pw, repeat)
     cfg = MocConfig(name="rgb_16x_random")
     params = {"encoder": encoder_init(jax.random.PRNGKey(seed), cfg)}
     enc = lambda: encode_image(img_u8, params, cfg, lossless="webp")  # noqa: E731

@@ -229,47 +229,52 @@ def _check_shape(shape, ax, levels):
 
 
 @functools.lru_cache(maxsize=None)
-def _forward_plan(ndim: int, ax: tuple[int, ...]):
+def _forward_plan(ndim: int, ax: tuple[int, ...], levels: int):
     """Static layout plan of :func:`wpt_forward`: the initial transpose, one transpose per
-    spatial axis (bringing that axis to the front, bit group second) and the final one.
+    spatial axis (bringing that axis to the front, bit group second), the bit position of
+    every level, and the final transpose.
 
     Working layout: (front axis, bit group G, remaining axes...).  Axis i (in order
-    0 .. D-1) is filtered J times along the front; its level-l bit enters G at position
-    l*(i+1), which keeps G in leaf order (moc.C3): within a level, axis D-1 is the most
-    significant bit.
+    0 .. D-1) is filtered J times along the front; its level-l bit enters G at the position
+    that keeps G in leaf order (:func:`leaf_order`, moc.C3): the number of bits already in
+    G (all of axes < i, levels < l of axis i) that precede it in that order.
     """
     D = len(ax)
     batch = [d for d in range(ndim - 1) if d not in ax]
     first = tuple(ax) + tuple(batch) + (ndim - 1,)
+    rank = {bit: r for r, bit in enumerate(leaf_order(levels, D))}
     names = [("S", 0), ("G",)] + [("S", i) for i in range(1, D)] + \
         [("B", k) for k in range(len(batch))] + [("C",)]
-    perms = []
+    perms, positions = [], []
     for i in range(D):
         new = [("S", i), ("G",)] + [nm for nm in names if nm not in (("S", i), ("G",))]
         perms.append(tuple(names.index(nm) for nm in new))
         names = new
         names[0] = ("K", i)
+        positions.append(tuple(
+            sum(rank[(l2, i2)] < rank[(l, i)] for i2 in range(i + 1) for l2 in range(levels)
+                if i2 < i or l2 < l)
+            for l in range(levels)))
     final = [("B", k) for k in range(len(batch))] + [("K", i) for i in range(D)] + [("C",), ("G",)]
-    return first, tuple(perms), tuple(names.index(nm) for nm in final), len(batch)
+    return first, tuple(perms), tuple(positions), tuple(names.index(nm) for nm in final), len(batch)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3))
 def _forward_levels(x: jax.Array, wavelet: str, levels: int, ax: tuple[int, ...]) -> jax.Array:
     lo, hi, _, _ = _filters(wavelet)
-    first, perms, _, _ = _forward_plan(x.ndim, ax)
+    first, perms, positions, _, _ = _forward_plan(x.ndim, ax, levels)
     y = jnp.transpose(x, first)
     y = y.reshape(y.shape[:1] + (1,) + y.shape[1:])  # empty bit group
-    for i, perm in enumerate(perms):
-        if perm != tuple(range(len(perm))):
-            y = jnp.transpose(y, perm)
-        for level in range(levels):
-            y = _analysis_level(y, lo, hi, level * (i + 1))
+    for perm, pos in zip(perms, positions):
+        y = jnp.transpose(y, perm)
+        for p in pos:
+            y = _analysis_level(y, lo, hi, p)
     return y
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _forward_layout(y: jax.Array, ndim: int, ax: tuple[int, ...]) -> jax.Array:
-    _, _, final, nb = _forward_plan(ndim, ax)
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _forward_layout(y: jax.Array, ndim: int, ax: tuple[int, ...], levels: int) -> jax.Array:
+    _, _, _, final, nb = _forward_plan(ndim, ax, levels)
     y = jnp.transpose(y, final)  # (batch..., K_0..K_{D-1}, C, leaf)
     y = y.reshape(y.shape[: nb + len(ax)] + (-1,))
     return _restore_axes(y, ndim, ax)
@@ -297,7 +302,7 @@ def wpt_forward(x: jax.Array, wavelet: str = "bior4.4", levels: int = 3,
     x = jnp.asarray(x)
     ax = _norm_axes(x.ndim, axes)
     _check_shape(x.shape, ax, levels)
-    return _forward_layout(_forward_levels(x, wavelet, levels, ax), x.ndim, ax)
+    return _forward_layout(_forward_levels(x, wavelet, levels, ax), x.ndim, ax, levels)
 
 
 def _restore_axes(y: jax.Array, ndim: int, ax: tuple[int, ...]) -> jax.Array:
@@ -316,7 +321,7 @@ def _inverse_permutation(perm: Sequence[int]) -> tuple[int, ...]:
 def _inverse_layout(z: jax.Array, ndim: int, ax: tuple[int, ...], levels: int) -> jax.Array:
     """(batch..., K..., C*P) in the caller's axis order -> the working layout that
     :func:`_forward_levels` ends in (undoes :func:`_forward_layout`)."""
-    _, _, final, nb = _forward_plan(ndim, ax)
+    _, _, _, final, nb = _forward_plan(ndim, ax, levels)
     D = len(ax)
     y = jnp.moveaxis(z, list(ax), list(range(nb, nb + D)))  # (batch..., K..., C*P)
     y = y.reshape(y.shape[:-1] + (-1, 1 << (levels * D)))  # (..., C, leaf)
@@ -326,14 +331,12 @@ def _inverse_layout(z: jax.Array, ndim: int, ax: tuple[int, ...], levels: int) -
 @functools.partial(jax.jit, static_argnums=(1, 2, 3))
 def _inverse_levels(y: jax.Array, wavelet: str, levels: int, ax: tuple[int, ...]) -> jax.Array:
     _, _, rec_lo, rec_hi = _filters(wavelet)
-    D = len(ax)
     ndim = y.ndim - 1  # the working layout has the bit group as an extra axis
-    first, perms, _, _ = _forward_plan(ndim, ax)
-    for i in reversed(range(D)):
-        for level in reversed(range(levels)):
-            y = _synthesis_level(y, rec_lo, rec_hi, level * (i + 1))
-        if perms[i] != tuple(range(len(perms[i]))):
-            y = jnp.transpose(y, _inverse_permutation(perms[i]))
+    first, perms, positions, _, _ = _forward_plan(ndim, ax, levels)
+    for perm, pos in zip(reversed(perms), reversed(positions)):
+        for p in reversed(pos):
+            y = _synthesis_level(y, rec_lo, rec_hi, p)
+        y = jnp.transpose(y, _inverse_permutation(perm))
     y = y.reshape(y.shape[:1] + y.shape[2:])  # drop the (now size-1) bit group
     return jnp.transpose(y, _inverse_permutation(first))
 
