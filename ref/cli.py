@@ -18,49 +18,18 @@ line (``CODECREF_DEBUG=1`` shows the traceback).
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import time
 from pathlib import Path
-from types import ModuleType
 
 import click
 
+from ref.app.systems import require as _require
 from ref.core.errors import CodecrefError, InputError
 
-SYSTEMS = ("easz", "moc", "hcf", "ecf")
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 FORWARD = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
-
-
-def system_cli(name: str) -> ModuleType | None:
-    """The system's CLI module, or None if that system is not implemented yet."""
-    try:
-        return importlib.import_module(f"ref.{name}.cli")
-    except ModuleNotFoundError as exc:
-        if exc.name in (f"ref.{name}", f"ref.{name}.cli"):
-            return None
-        raise
-
-
-def _require(name: str, attr: str, fallback_module: str | None = None):
-    """``ref.<name>.cli.<attr>`` (or ``ref.<name>.<fallback_module>.<attr>``)."""
-    if name not in SYSTEMS:
-        raise InputError(f"unknown system {name!r} (choose from {', '.join(SYSTEMS)})")
-    mod = system_cli(name)
-    if mod is not None and hasattr(mod, attr):
-        return getattr(mod, attr)
-    if mod is not None and fallback_module:
-        try:
-            other = importlib.import_module(f"ref.{name}.{fallback_module}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ref.{name}.{fallback_module}":
-                raise
-        else:
-            if hasattr(other, attr):
-                return getattr(other, attr)
-    raise InputError(f"system {name!r} does not provide this command yet")
 
 
 def _forward(cmd: click.Command, args: list[str], prog: str) -> None:
@@ -106,7 +75,7 @@ def decode(infile: str, outfile: str) -> None:
     """Decode a codecref file to PNG (the system is read from the container)."""
     data = _read_file(infile)
     from ref.core.container import unpack
-    from ref.core.imageio import write_png
+    from ref.data.imageio import write_png
 
     t0 = time.perf_counter()
     container = unpack(data)
@@ -165,7 +134,7 @@ def _print_results(title: str, results, backend: dict[str, str]) -> dict[str, in
 @click.option("--root", type=click.Path(file_okay=False), default=None, help="golden/ directory")
 def golden_verify(system: str | None, vid: str | None, root: str | None) -> None:
     """Recompute every golden vector on this backend; exit 0 only if all pass."""
-    from ref.core import golden as g
+    from ref.conformance import golden as g
     from ref.core.runtime import describe
 
     groot = Path(root) if root else g.default_root()
@@ -185,7 +154,7 @@ def golden_verify(system: str | None, vid: str | None, root: str | None) -> None
 @click.option("--root", type=click.Path(file_okay=False), default=None)
 def golden_regen(system: str | None, vid: str | None, write: bool, root: str | None) -> None:
     """Recompute vectors from fresh inputs and show what changed; --write to store."""
-    from ref.core import golden as g
+    from ref.conformance import golden as g
     from ref.core.runtime import describe
 
     groot = Path(root) if root else g.default_root()
@@ -202,7 +171,7 @@ def golden_regen(system: str | None, vid: str | None, write: bool, root: str | N
 @click.option("--root", type=click.Path(file_okay=False), default=None)
 def conform(directory: str, strict: bool, root: str | None) -> None:
     """Check a third party's outputs (laid out like golden/) against the vectors."""
-    from ref.core import golden as g
+    from ref.conformance import golden as g
 
     cand = Path(directory)
     if not cand.is_dir():
@@ -227,7 +196,7 @@ def spec() -> None:
 @click.option("--check", is_flag=True, help="exit non-zero on any gap")
 def spec_trace(check: bool) -> None:
     """Print ID -> function -> tests -> golden vectors."""
-    from ref.core.spec_trace import build
+    from ref.conformance.spec_trace import build
 
     rows, problems = build()
     con = _console()
@@ -251,7 +220,7 @@ def spec_trace(check: bool) -> None:
 def bench(ctx: click.Context, name: str) -> None:
     """Benchmarks: codecref bench core | <system>[:<name>]."""
     if name == "core":
-        from ref.core.bench import bench_command
+        from ref.app.core_bench import bench_command
 
         _forward(bench_command, ctx.args, "codecref bench core")
         return
@@ -288,7 +257,7 @@ def analyze(ctx: click.Context, system: str, name: str) -> None:
 @click.option("--out", "outdir", type=click.Path(file_okay=False), default="out/demo", show_default=True)
 def demo(image: str | None, outdir: str) -> None:
     """Encode/decode a real image with every implemented system and print a table."""
-    from ref.core.demo import run_demo
+    from ref.app.demo import run_demo
 
     run_demo(image, Path(outdir))
 

@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pytest
 
-from ref.core.demo import core_decode, core_encode
+from ref.app.demo import core_decode, core_encode
 from ref.core.errors import BitstreamError
-from ref.core.imageio import bundled_image_path, read_image
+from ref.data.imageio import bundled_image_path, read_image
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (7, 5, 3), (33, 17, 1)])

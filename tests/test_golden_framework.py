@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ref.core import golden as g
+from ref.conformance import golden as g
 
 
 def _vec(scale=1, rule=g.EXACT):

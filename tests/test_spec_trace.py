@@ -2,7 +2,7 @@
 
 import pytest
 
-from ref.core import spec_trace
+from ref.conformance import spec_trace
 from ref.core.registry import implements
 
 

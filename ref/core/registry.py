@@ -9,7 +9,7 @@ Usage::
 
 IDs have the form ``<system>.<name>``: ``easz.1``, ``hcf.14``, ``ecf.4a``,
 ``moc.wpt``, ``core.ans``; normative choices the papers leave open are
-``<system>.C<n>``.  ``spec/*.md`` declares every ID (see :mod:`ref.core.spec_trace`);
+``<system>.C<n>``.  ``spec/*.md`` declares every ID (see :mod:`ref.conformance.spec_trace`);
 tests declare the IDs they check with ``@pytest.mark.eq("easz.1")``; golden
 vectors list theirs in ``golden/manifest.json``.  ``codecref spec trace --check``
 fails on any gap.

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from ref.core.datasets import eval_image  # noqa: F401  (re-exported for callers)
+from ref.data.datasets import eval_image  # noqa: F401  (re-exported for callers)
 
 from ref.easz.codec import (EaszParams, _model_reconstruct, encode_image, finish_pixels, inner_decode,
                             inner_encode, interpolate, make_mask, parse, reconstruct_parts)

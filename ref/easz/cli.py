@@ -43,7 +43,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 @click.argument("outfile", type=click.Path(dir_okay=False))
 def encode_command(ratio, inner, seed, n, b, delta, Delta, mask, recon, infile, outfile) -> None:
     """Erase + squeeze IN, code the squeezed image with an inner codec, write OUT."""
-    from ref.core.imageio import read_image
+    from ref.data.imageio import read_image
     from ref.easz.codec import DEFAULT_B, DEFAULT_N, EaszParams, encode_image, parse_inner
     from ref.easz.patchify import check_geometry
     from ref.easz.sampler import erase_ratio_to_T

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ref.core.errors import BitstreamError, InputError
-from ref.core.imageio import MAX_PIXELS, check_image
+from ref.data.imageio import MAX_PIXELS, check_image
 from ref.core.registry import implements
 from ref.easz.interp import interpolate
 from ref.easz.mask_io import deserialize_mask, serialize_mask

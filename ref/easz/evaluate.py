@@ -34,7 +34,7 @@ import time
 
 import numpy as np
 
-from ref.core.datasets import eval_image  # noqa: F401  (re-exported for callers)
+from ref.data.datasets import eval_image  # noqa: F401  (re-exported for callers)
 
 EVAL_IMAGES = ("motorcycle_left", "motorcycle_right", "hubble", "camera", "moon")
 

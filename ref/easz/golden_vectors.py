@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref.core.golden import EXACT, Vector, allclose
+from ref.conformance.golden import EXACT, Vector, allclose
 from ref.core.prng import Pcg32
 from ref.easz.codec import EaszParams, encode, parse, reconstruct_parts
 from ref.easz.interp import interpolate

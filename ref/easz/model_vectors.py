@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref.core.golden import EXACT, Vector, allclose
+from ref.conformance.golden import EXACT, Vector, allclose
 
 ATOL_PIX = allclose(0.0, 0.02)
 

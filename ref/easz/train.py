@@ -40,14 +40,14 @@ from ref.easz.model import ModelConfig, forward, init_params, param_count, patch
 jax = runtime.jax()
 import jax.numpy as jnp  # noqa: E402
 
-from ref.core.datasets import TRAIN_NAMES as TRAIN_IMAGES  # noqa: E402
+from ref.data.datasets import TRAIN_NAMES as TRAIN_IMAGES  # noqa: E402
 SCALES = (1.0, 0.75, 0.5)
 
 
 @implements("easz.C27")
 def training_images() -> dict[str, np.ndarray]:
-    """The seven training photographs, uint8 (H, W, 3) (ref.core.datasets)."""
-    from ref.core.datasets import training_images as _training_images
+    """The seven training photographs, uint8 (H, W, 3) (ref.data.datasets)."""
+    from ref.data.datasets import training_images as _training_images
 
     return _training_images()
 

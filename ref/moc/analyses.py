@@ -19,12 +19,12 @@ from PIL import Image
 from ref.core.metrics import ms_ssim, psnr
 from ref.core.registry import implements
 
-from ref.core.datasets import EVAL_GRAY, EVAL_RGB
+from ref.data.datasets import EVAL_GRAY, EVAL_RGB
 
 
 def eval_images(gray: bool = False, quick: bool = False) -> list[tuple[str, np.ndarray]]:
     """The evaluation images (never trained on), uint8 (H, W, C)."""
-    from ref.core.datasets import load_image
+    from ref.data.datasets import load_image
 
     names = EVAL_GRAY if gray else EVAL_RGB
     if quick:

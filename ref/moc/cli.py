@@ -22,7 +22,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 @click.argument("outfile", type=click.Path(dir_okay=False))
 def encode_command(model: str, lossless: str, infile: str, outfile: str) -> None:
     """Encode IN with a moc model and write OUT; prints rate, multiplier, PSNR, MS-SSIM."""
-    from ref.core.imageio import read_image
+    from ref.data.imageio import read_image
     from ref.core.metrics import ms_ssim, psnr
     from ref.moc.codec import decode_bytes, encode_image, get_model
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref.core.datasets import EVAL_GRAY, EVAL_RGB, TRAIN_NAMES, load_image  # noqa: F401
+from ref.data.datasets import EVAL_GRAY, EVAL_RGB, TRAIN_NAMES, load_image  # noqa: F401
 
 #: rescale factors of the training pyramid (area anti-aliasing by skimage.transform.rescale)
 TRAIN_SCALES = (1.0, 0.75, 0.5)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref.core.golden import EXACT, Vector, allclose, psnr_at_least
+from ref.conformance.golden import EXACT, Vector, allclose, psnr_at_least
 from ref.core.prng import Pcg32
 
 WPT_TOL = allclose(0.0, 1e-12)

@@ -14,7 +14,7 @@ import hashlib
 
 import numpy as np
 
-from ref.core.golden import Vector, allclose, psnr_at_least
+from ref.conformance.golden import Vector, allclose, psnr_at_least
 
 F32 = np.float32
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from ref.core import ans, ans_mirror
 from ref.core.ans_mirror import TOTAL, cumulative
-from ref.core.ans_vectors import extreme_tables, random_tables, sample_symbols
+from ref.conformance.core_vectors.ans_vectors import extreme_tables, random_tables, sample_symbols
 from ref.core.errors import BitstreamError, InputError
 
 try:
@@ -494,7 +494,7 @@ def test_backend_selection(monkeypatch):
 @pytest.mark.eq("core.ans", "core.ans_order", "core.ans_bytes", "core.ans_tables", "core.ans_adapter")
 def test_golden_vectors_verify_on_the_mirror(monkeypatch):
     """What runs on ARM: the stored core.ans vectors (made with constriction) pass on the mirror."""
-    from ref.core import golden as g
+    from ref.conformance import golden as g
 
     monkeypatch.setenv(ans.ENV_VAR, "mirror")
     root = g.default_root()
@@ -570,7 +570,7 @@ def test_bench_core_runs_and_checks_streams():
     """`codecref bench core` on a small N: runs every contender and prints the table."""
     from click.testing import CliRunner
 
-    from ref.core.bench import bench_command
+    from ref.app.core_bench import bench_command
 
     res = CliRunner().invoke(bench_command, ["--n", "3000", "--k", "16", "--tables", "4", "--mirror-n", "500",
                                              "--family-n", "500", "--repeat", "1"], terminal_width=200)

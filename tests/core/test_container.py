@@ -18,7 +18,7 @@ from ref.core.container import (
     pack,
     unpack,
 )
-from ref.core.container_vectors import _bad_containers
+from ref.conformance.core_vectors.container_vectors import _bad_containers
 from ref.core.crc import CRC32_CHECK, crc32, crc32_bitwise
 from ref.core.errors import BitstreamError, InputError
 
@@ -312,7 +312,7 @@ def test_cli_inspect(tmp_path):
 @pytest.mark.eq("bits.crc", "bits.C1")
 def test_exhaustive_flips_and_truncations_of_a_full_container():
     """Every bit flip and every prefix of a container using every field type."""
-    from ref.core.container_vectors import _typed_header, _typed_sections
+    from ref.conformance.core_vectors.container_vectors import _typed_header, _typed_sections
 
     b = pack("easz", _typed_header(), _typed_sections())
     for i in range(len(b)):

@@ -27,7 +27,7 @@ from ref.core.metrics import (
     psnr,
     ssim,
 )
-from ref.core.metrics_vectors import _gray_inputs, _noisy, _rgb_inputs
+from ref.conformance.core_vectors.metrics_vectors import _gray_inputs, _noisy, _rgb_inputs
 from ref.core.prng import Pcg32
 
 
@@ -176,7 +176,7 @@ PYTORCH_MSSSIM_MEASURED = {
 
 
 def _peer_images():
-    from ref.core.imageio import bundled_image_path, read_image
+    from ref.data.imageio import bundled_image_path, read_image
 
     out = {"rgb_odd": _rgb_inputs(), "gray_odd": _gray_inputs()}
     a = read_image(bundled_image_path())[100:292, 200:408]

@@ -208,7 +208,7 @@ def run_cli(args):
 
 @pytest.mark.eq("easz.container", "easz.C8")
 def test_cli_encode_decode(tmp_path, capsys):
-    from ref.core.imageio import read_image, write_png
+    from ref.data.imageio import read_image, write_png
 
     img = smooth_image(48, 70, 3)
     src = tmp_path / "in.png"

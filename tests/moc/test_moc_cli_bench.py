@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from ref.cli import cli
-from ref.core.imageio import write_png
+from ref.data.imageio import write_png
 
 
 @pytest.mark.eq("moc.C14", "moc.C10")

@@ -26,7 +26,7 @@ import numpy as np
 
 from ref.core import ans
 from ref.core.ans_mirror import TOTAL
-from ref.core.ans_vectors import random_tables, sample_symbols
+from ref.conformance.core_vectors.ans_vectors import random_tables, sample_symbols
 from ref.core.errors import InputError
 
 

@@ -104,8 +104,8 @@ def run_demo(image: str | None, outdir: Path) -> list[dict]:
     from rich.console import Console
     from rich.table import Table
 
-    from ref.cli import SYSTEMS, system_cli
-    from ref.core.imageio import bundled_image_path, read_image
+    from ref.app.systems import SYSTEMS, system_cli
+    from ref.data.imageio import bundled_image_path, read_image
 
     con = Console()
     path = Path(image) if image else bundled_image_path()

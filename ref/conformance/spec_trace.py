@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ref.core.golden import load_manifest
+from ref.conformance.golden import load_manifest
 from ref.core.registry import ID_RE, load_all
 
 HEADING_RE = re.compile(r"^#{1,6}\s*\[([a-z]+\.[A-Za-z0-9_]+)\]\s*(.*)$")

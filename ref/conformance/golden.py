@@ -1,7 +1,7 @@
 """Golden vectors: definition, storage, verification, regeneration, conformance.
 
 A *vector* pins one function on fixed inputs.  Providers are modules under
-``ref`` whose name ends in ``_vectors`` (``ref/core/ans_vectors.py``,
+``ref`` whose name ends in ``_vectors`` (``ref/conformance/core_vectors/ans_vectors.py``,
 ``ref/easz/golden_vectors.py``, ...) and that define ``VECTORS: list[Vector]``.
 
 On disk (``golden/``), per vector ``<system>/<id>``:

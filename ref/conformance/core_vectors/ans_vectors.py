@@ -15,7 +15,7 @@ import numpy as np
 from ref.core import ans
 from ref.core.ans_mirror import TOTAL, cumulative
 from ref.core.errors import BitstreamError
-from ref.core.golden import Vector
+from ref.conformance.golden import Vector
 
 _FN = "ref.core.ans.encode_groups"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref.core.golden import EXACT, Vector, allclose
+from ref.conformance.golden import EXACT, Vector, allclose
 
 F64_TOL = allclose(rtol=1e-9, atol=1e-15)   # float64 likelihoods / GDN: ulp-level drift only
 

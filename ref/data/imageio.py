@@ -77,4 +77,4 @@ def write_png(path: str | Path, img: np.ndarray) -> None:
 
 def bundled_image_path() -> Path:
     """Path of the real photograph shipped with the package for ``codecref demo``."""
-    return Path(__file__).resolve().parents[1] / "data" / "demo.png"
+    return Path(__file__).resolve().parent / "demo.png"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ref.core import datasets as D
+from ref.data import datasets as D
 from ref.core.errors import InputError
 
 

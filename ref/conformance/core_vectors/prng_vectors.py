@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref.core.golden import Vector
+from ref.conformance.golden import Vector
 from ref.core.prng import Pcg32, derive, derive_seed
 
 

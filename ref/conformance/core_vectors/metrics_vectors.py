@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ref.core.golden import Vector, allclose
+from ref.conformance.golden import Vector, allclose
 from ref.core.metrics import avg_pool2_pytorch, bd_psnr, bd_rate, bpp, ms_ssim, psnr, ssim
 from ref.core.prng import Pcg32
 
@@ -32,7 +32,7 @@ def _noisy(img: np.ndarray, seed: int, amp: int) -> np.ndarray:
 
 
 def _rgb_inputs() -> dict:
-    from ref.core.imageio import bundled_image_path, read_image
+    from ref.data.imageio import bundled_image_path, read_image
 
     a = read_image(bundled_image_path())[41:210, 300:477]  # 169 x 177 x 3: odd sides
     b = ((a.astype(np.int64) // 24) * 24 + 12).clip(0, 255).astype(np.uint8)  # coarse quantiser
@@ -40,7 +40,7 @@ def _rgb_inputs() -> dict:
 
 
 def _gray_inputs() -> dict:
-    from ref.core.imageio import bundled_image_path, read_image
+    from ref.data.imageio import bundled_image_path, read_image
 
     rgb = read_image(bundled_image_path())[200:371, 400:563].astype(np.int64)  # 171 x 163
     y = ((77 * rgb[..., 0] + 150 * rgb[..., 1] + 29 * rgb[..., 2] + 128) >> 8).astype(np.uint8)

@@ -7,7 +7,7 @@ import numpy as np
 from ref.core.container import encode_varint, pack, unpack
 from ref.core.crc import crc32, crc32_bitwise
 from ref.core.errors import BitstreamError
-from ref.core.golden import Vector
+from ref.conformance.golden import Vector
 
 VARINT_VALUES = [0, 1, 127, 128, 255, 300, 16383, 16384, 2**32 - 1, 2**32, 2**63, 2**64 - 1]
 

@@ -1,0 +1,1 @@
+"""Application plumbing that spans systems: the demo, the core benchmark, system plug-in lookup."""
