@@ -1,6 +1,6 @@
 """Which systems exist and how their ``ref/<system>/cli.py`` plug-ins are found.
 
-Shared by the command line (``ref/cli.py``) and the demo (``ref/app/demo.py``), so that
+Shared by the command line (``ref/cli/``) and the demo (``ref/app/demo.py``), so that
 neither imports the other: imports run one way, CLI -> app -> systems -> core.
 """
 

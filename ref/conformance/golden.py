@@ -139,6 +139,8 @@ class Vector:
     run:        (inputs, **params) -> {name: ndarray | bytes}; used by verify/regen.
     params:     JSON-serialisable keyword arguments of ``run`` (stored in the manifest).
     rules:      per-output comparison rule; outputs not named use ``default_rule``.
+    inputs_doc / params_doc / outputs_doc: {name: text} -- what each input and param means
+                and how each output is computed from them, in the spec's terms.
     """
 
     id: str
@@ -150,6 +152,11 @@ class Vector:
     rules: Mapping[str, Rule] = field(default_factory=dict)
     default_rule: Rule = EXACT
     description: str = ""
+    # What a porter needs, in the spec's terms (spec IDs, units, dtypes): the meaning of each
+    # input, of each param, and how each output is computed from them.  Stored in the manifest.
+    inputs_doc: Mapping[str, str] = field(default_factory=dict)
+    params_doc: Mapping[str, str] = field(default_factory=dict)
+    outputs_doc: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def system(self) -> str:
@@ -235,6 +242,9 @@ def write_vector(root: Path, vec: Vector, inputs: dict, outputs: dict, platform:
                 key = f"{kind}.{name}"
                 tensors[key] = val
                 table[name] = {"key": key, "dtype": str(val.dtype), "shape": list(val.shape)}
+            doc = (vec.outputs_doc if kind == "out" else vec.inputs_doc).get(name)
+            if doc:
+                table[name]["doc"] = doc
             if kind == "out":
                 table[name]["compare"] = vec.rule_for(name).to_json()
     st_rel = _rel(vec.system, vec.id, ".safetensors")
@@ -252,6 +262,7 @@ def write_vector(root: Path, vec: Vector, inputs: dict, outputs: dict, platform:
         "function": vec.function,
         "description": vec.description,
         "params": dict(vec.params),
+        "params_doc": dict(vec.params_doc),
         "inputs": entry_in,
         "outputs": entry_out,
         "files": files,

@@ -75,7 +75,7 @@ def load_all(package: str = "ref") -> dict[str, list[Entry]]:
     pkg = importlib.import_module(package)
     for info in pkgutil.walk_packages(pkg.__path__, prefix=package + "."):
         name = info.name
-        if name in _SKIP or name.endswith(".cli") or ".weights" in name:
+        if name in _SKIP or name.startswith("ref.cli.") or name.endswith(".cli") or ".weights" in name:
             continue
         importlib.import_module(name)
     return REGISTRY

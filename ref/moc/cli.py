@@ -1,4 +1,4 @@
-"""``codecref`` plug-in for moc (see ref/cli.py for the contract)."""
+"""``codecref`` plug-in for moc (see ref/cli/__init__.py for the contract)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,40 @@
+"""The ``codecref`` click group and the helpers every command module shares."""
+
+from __future__ import annotations
+
+import click
+
+from ref.app.systems import require as _require  # noqa: F401 (used by command modules)
+from ref.core.errors import CodecrefError, InputError  # noqa: F401
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+FORWARD = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+
+
+def _forward(cmd: click.Command, args: list[str], prog: str) -> None:
+    cmd.main(args=args, prog_name=prog, standalone_mode=False)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]]):
+    from rich.table import Table
+
+    t = Table(title=title)
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*[str(x) for x in r])
+    return t
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="codecref", prog_name="codecref")
+def cli() -> None:
+    """codecref: reference codecs (Easz, HCF, WaLLoC/LiVeAction, eContextformer)."""
+
+
