@@ -25,6 +25,7 @@ import click
 
 from ref.cli.base import cli
 from ref.cli import codec, golden, spec, work  # noqa: F401,E402 (each module registers its commands)
+from ref.cli import data  # noqa: F401,E402 (codecref data: the photo corpus)
 from ref.core.errors import CodecrefError
 
 __all__ = ["cli", "main"]
