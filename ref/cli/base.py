@@ -16,17 +16,29 @@ def _forward(cmd: click.Command, args: list[str], prog: str) -> None:
 
 
 def _console():
+    """A rich console; when stdout is not a terminal (CI logs, pipes, files) and COLUMNS is
+    unset, tables are laid out at their natural width instead of rich's default 80 columns,
+    so no ID or detail is ever truncated."""
+    import os
+    import sys
+
     from rich.console import Console
 
-    return Console()
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return Console()
+    return Console(width=100_000)
 
 
 def _table(title: str, columns: list[str], rows: list[list[str]]):
     from rich.table import Table
 
     t = Table(title=title)
-    for c in columns:
-        t.add_column(c)
+    for i, c in enumerate(columns):
+        if i == 0:  # the key column (an ID): never wrapped or cut, whatever the width
+            width = max([len(c)] + [max(map(len, str(r[0]).splitlines() or [""])) for r in rows])
+            t.add_column(c, no_wrap=True, min_width=width)
+        else:
+            t.add_column(c, overflow="fold")
     for r in rows:
         t.add_row(*[str(x) for x in r])
     return t

@@ -26,6 +26,7 @@ import hashlib
 import importlib
 import json
 import pkgutil
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -79,41 +80,98 @@ class Rule:
 
     def check(self, got: Any, want: Any) -> tuple[bool, str]:
         """Return (passed, short detail)."""
+        ok, detail, _ = self.compare(got, want)
+        return ok, detail
+
+    def compare(self, got: Any, want: Any, limit: int = 3) -> tuple[bool, str, list[dict]]:
+        """Return (passed, detail, mismatches).
+
+        ``mismatches`` lists up to ``limit`` failing elements as
+        ``{"index": [i, j, ...], "got": value, "want": value}`` (first in C order; for
+        ``psnr>=`` the largest deviations); ``detail`` names the first of them.
+        """
         if isinstance(want, (bytes, bytearray)):
             if not isinstance(got, (bytes, bytearray)):
-                return False, f"expected bytes, got {type(got).__name__}"
-            if bytes(got) == bytes(want):
-                return True, f"{len(want)} B equal"
+                return False, f"expected bytes, got {type(got).__name__}", []
+            got, want = bytes(got), bytes(want)
+            if got == want:
+                return True, f"{len(want)} B equal", []
             n = min(len(got), len(want))
-            first = next((i for i in range(n) if got[i] != want[i]), n)
-            return False, f"bytes differ (len {len(got)} vs {len(want)}, first at {first})"
+            a = np.frombuffer(got[:n], np.uint8)
+            b = np.frombuffer(want[:n], np.uint8)
+            idx = np.flatnonzero(a != b)
+            mism = [{"index": [int(i)], "got": int(a[i]), "want": int(b[i])} for i in idx[:limit]]
+            if not mism:  # one is a prefix of the other
+                i = n
+                mism = [{"index": [i], "got": got[i] if i < len(got) else None,
+                         "want": want[i] if i < len(want) else None}]
+            head = f"bytes differ (len {len(got)} vs {len(want)}; {idx.size} of the first {n} differ)"
+            return False, head + "; " + _mismatch_text(mism, hexa=True), mism
         got = np.asarray(got)
         want = np.asarray(want)
         if got.shape != want.shape:
-            return False, f"shape {got.shape} != {want.shape}"
+            return False, f"shape {got.shape} != {want.shape}", []
         if got.dtype != want.dtype:
-            return False, f"dtype {got.dtype} != {want.dtype}"
+            return False, f"dtype {got.dtype} != {want.dtype}", []
         if self.kind == "exact":
             if got.dtype.kind == "f":
-                same = np.array_equal(got.view(f"u{got.itemsize}"), want.view(f"u{want.itemsize}"))
+                bad = got.view(f"u{got.itemsize}") != want.view(f"u{want.itemsize}")
             else:
-                same = np.array_equal(got, want)
-            if same:
-                return True, "bit-identical"
-            diff = int(np.count_nonzero(got != want))
-            return False, f"{diff} of {want.size} elements differ"
+                bad = got != want
+            if not bad.any():
+                return True, "bit-identical", []
+            mism = _first(got, want, bad, limit)
+            return False, f"{int(bad.sum())} of {want.size} elements differ; " + _mismatch_text(mism), mism
         g = got.astype(np.float64)
         w = want.astype(np.float64)
         if not np.all(np.isfinite(g)):
-            return False, "non-finite values"
+            mism = _first(got, want, ~np.isfinite(g), limit)
+            return False, "non-finite values; " + _mismatch_text(mism), mism
         err = np.abs(g - w)
         maxabs = float(err.max()) if err.size else 0.0
         if self.kind == "allclose":
-            ok = bool(np.all(err <= self.atol + self.rtol * np.abs(w)))
-            return ok, f"max|d|={maxabs:.3g}"
+            bad = ~(err <= self.atol + self.rtol * np.abs(w))
+            if not bad.any():
+                return True, f"max|d|={maxabs:.3g}", []
+            mism = _first(got, want, bad, limit)
+            return False, (f"{int(bad.sum())} of {want.size} elements outside atol+rtol*|want|, "
+                           f"max|d|={maxabs:.3g}; " + _mismatch_text(mism)), mism
         mse = float(np.mean(err**2)) if err.size else 0.0
         psnr = float("inf") if mse == 0 else 10 * np.log10(self.peak**2 / mse)
-        return bool(psnr >= self.db), f"psnr={psnr:.2f}dB max|d|={maxabs:.3g}"
+        if psnr >= self.db:
+            return True, f"psnr={psnr:.2f}dB max|d|={maxabs:.3g}", []
+        order = np.argsort(-err.reshape(-1), kind="stable")[:limit]
+        mism = [_element(got, want, np.unravel_index(int(i), want.shape)) for i in order]
+        return False, f"psnr={psnr:.2f}dB max|d|={maxabs:.3g}; " + _mismatch_text(mism, lead="largest at"), mism
+
+
+def _scalar(v: Any) -> Any:
+    v = v.item() if hasattr(v, "item") else v
+    if isinstance(v, float) and not np.isfinite(v):
+        return repr(v)  # JSON has no inf/nan
+    return v
+
+
+def _element(got: np.ndarray, want: np.ndarray, index: tuple) -> dict:
+    return {"index": [int(i) for i in index], "got": _scalar(got[index]), "want": _scalar(want[index])}
+
+
+def _first(got: np.ndarray, want: np.ndarray, bad: np.ndarray, limit: int) -> list[dict]:
+    """The first ``limit`` failing elements in C order."""
+    flat = np.flatnonzero(bad.reshape(-1))[:limit]
+    return [_element(got, want, np.unravel_index(int(i), want.shape)) for i in flat]
+
+
+def _mismatch_text(mism: list[dict], hexa: bool = False, lead: str = "first at") -> str:
+    def fmt(v: Any) -> str:
+        if v is None:
+            return "(end)"
+        if hexa and isinstance(v, int):
+            return f"0x{v:02x}"
+        return repr(v)
+
+    parts = [f"[{','.join(map(str, m['index']))}] got {fmt(m['got'])} want {fmt(m['want'])}" for m in mism]
+    return f"{lead} " + "; ".join(parts) if parts else ""
 
 
 EXACT = Rule("exact")
@@ -271,6 +329,83 @@ def write_vector(root: Path, vec: Vector, inputs: dict, outputs: dict, platform:
     }
 
 
+# --------------------------------------------------------------------------- docs
+#: order of the keys of a manifest entry (write_vector writes them in this order)
+ENTRY_KEYS = ("id", "system", "equations", "function", "description", "params", "params_doc",
+              "inputs", "outputs", "files", "platform", "created")
+
+
+def vector_docs(vec: Vector) -> dict[str, Any]:
+    """The porter-facing text of a vector definition: description and per-name docs."""
+    return {"description": vec.description, "params": dict(vec.params_doc),
+            "inputs": dict(vec.inputs_doc), "outputs": dict(vec.outputs_doc)}
+
+
+def entry_docs(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The same text as stored in a manifest entry."""
+    return {"description": entry.get("description", ""), "params": dict(entry.get("params_doc", {})),
+            "inputs": {n: m["doc"] for n, m in entry.get("inputs", {}).items() if "doc" in m},
+            "outputs": {n: m["doc"] for n, m in entry.get("outputs", {}).items() if "doc" in m}}
+
+
+def apply_docs(entry: dict[str, Any], vec: Vector) -> dict[str, Any]:
+    """Return ``entry`` with its doc fields replaced by ``vec``'s (files, hashes, platform and
+    date untouched).  Docs naming an input/output the entry lacks are dropped (and reported
+    by :func:`doc_problems`)."""
+    entry = dict(entry)
+    entry["description"] = vec.description
+    entry["params_doc"] = dict(vec.params_doc)
+    for kind, docs in (("inputs", vec.inputs_doc), ("outputs", vec.outputs_doc)):
+        table = {}
+        for name, meta in entry.get(kind, {}).items():
+            meta = {k: v for k, v in meta.items() if k != "doc"}
+            if docs.get(name):
+                meta["doc"] = docs[name]
+            table[name] = meta
+        entry[kind] = table
+    ordered = {k: entry[k] for k in ENTRY_KEYS if k in entry}
+    ordered.update({k: v for k, v in entry.items() if k not in ordered})
+    return ordered
+
+
+def doc_problems(entry: Mapping[str, Any], vec: Vector | None = None) -> list[str]:
+    """What a porter would miss in one manifest entry: a description, a doc for every input,
+    param and output, at least one of the vector's spec IDs cited in those docs, and (given
+    the code's definition ``vec``) docs for unknown names or docs differing from the code's."""
+    vid = entry.get("id", "?")
+    probs: list[str] = []
+    docs = entry_docs(entry)
+    if not str(docs["description"]).strip():
+        probs.append(f"{vid}: no description")
+    for kind, names in (("input", entry.get("inputs", {})), ("param", entry.get("params", {})),
+                        ("output", entry.get("outputs", {}))):
+        have = docs[kind + "s"]
+        missing = [n for n in names if not str(have.get(n, "")).strip()]
+        if missing:
+            probs.append(f"{vid}: no {kind} doc for {', '.join(missing)}")
+    text = " ".join([str(docs["description"])] + [str(v) for d in ("params", "inputs", "outputs")
+                                                   for v in docs[d].values()])
+    eqs = list(entry.get("equations", []))
+    if eqs and not any(re.search(r"(?<![\w.])" + re.escape(e) + r"(?![\w])", text) for e in eqs):
+        probs.append(f"{vid}: docs cite none of its spec IDs ({', '.join(eqs)})")
+    if vec is not None:
+        for kind, own, names in (("input", vec.inputs_doc, entry.get("inputs", {})),
+                                 ("param", vec.params_doc, entry.get("params", {})),
+                                 ("output", vec.outputs_doc, entry.get("outputs", {}))):
+            unknown = sorted(set(own) - set(names))
+            if unknown:
+                probs.append(f"{vid}: {kind} doc for unknown name(s) {', '.join(unknown)}")
+        if _docs_differ(vec, entry):
+            probs.append(f"{vid}: manifest docs differ from the code's "
+                         f"(run: codecref golden regen --docs-only --id {vid} --write)")
+    return probs
+
+
+def _docs_differ(vec: Vector, entry: Mapping[str, Any]) -> bool:
+    """True when applying ``vec``'s docs would change ``entry``."""
+    return entry_docs(apply_docs(dict(entry), vec)) != entry_docs(entry)
+
+
 def read_values(root: Path, entry: Mapping[str, Any], kind: str, check_sha: bool = True) -> dict:
     """Load a vector's stored inputs (kind='inputs') or outputs (kind='outputs')."""
     from safetensors.numpy import load_file
@@ -301,8 +436,36 @@ class Result:
     id: str
     output: str
     rule: str
-    status: str  # PASS | FAIL | ERROR | MISSING | NEW | CHANGED | SAME
+    status: str  # PASS | FAIL | ERROR | MISSING | NEW | CHANGED | DOCS | SAME
     detail: str
+    mismatches: list = field(default_factory=list)  # [{"index", "got", "want"}] of a FAIL
+
+    @property
+    def system(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        d = {"id": self.id, "system": self.system, "output": self.output, "rule": self.rule,
+             "status": self.status, "detail": self.detail}
+        if self.mismatches:
+            d["mismatches"] = self.mismatches
+        return d
+
+
+def summarize(results: list[Result]) -> dict[str, dict[str, int]]:
+    """Per system: counts of each status over outputs, plus ``vectors`` (distinct ids) and
+    ``vectors_pass`` (ids whose every listed output passed)."""
+    out: dict[str, dict[str, int]] = {}
+    status_by_id: dict[str, set[str]] = {}
+    for r in results:
+        row = out.setdefault(r.system, {"vectors": 0, "vectors_pass": 0})
+        row[r.status] = row.get(r.status, 0) + 1
+        status_by_id.setdefault(r.id, set()).add(r.status)
+    for vid, statuses in status_by_id.items():
+        row = out[vid.split(".", 1)[0]]
+        row["vectors"] += 1
+        row["vectors_pass"] += statuses == {"PASS"}
+    return dict(sorted(out.items()))
 
 
 def _by_id(vectors: list[Vector]) -> dict[str, Vector]:
@@ -333,8 +496,8 @@ def verify(root: Path, vectors: list[Vector], select: Callable[[str], bool] = la
             if name not in got:
                 results.append(Result(vid, name, rule.describe(), "FAIL", "output not produced"))
                 continue
-            ok, detail = rule.check(got[name], want[name])
-            results.append(Result(vid, name, rule.describe(), "PASS" if ok else "FAIL", detail))
+            ok, detail, mism = rule.compare(got[name], want[name])
+            results.append(Result(vid, name, rule.describe(), "PASS" if ok else "FAIL", detail, mism))
     for vid in sorted(set(known) - set(manifest["vectors"])):
         if select(vid):
             results.append(Result(vid, "*", "-", "MISSING", "defined in code, not in golden/ (run regen)"))
@@ -389,6 +552,8 @@ def _regen_locked(root: Path, vectors: list[Vector], write: bool, platform: dict
                         or old.get("params", {}) != dict(vec.params) or old.get("function") != vec.function:
                     status = "CHANGED"
                     detail = "; ".join(diffs) or "metadata changed"
+                elif _docs_differ(vec, old):
+                    status, detail = "DOCS", "files identical; doc fields differ (--write updates them only)"
         results.append(Result(vec.id, "*", "-", status, detail))
         if status != "SAME" or write:
             new_entries[vec.id] = (vec, inputs, outputs)
@@ -398,24 +563,102 @@ def _regen_locked(root: Path, vectors: list[Vector], write: bool, platform: dict
             status = next(r.status for r in results if r.id == vid)
             if status == "SAME" and old is not None:
                 continue  # keep the original platform/date record
+            if status == "DOCS":
+                manifest["vectors"][vid] = apply_docs(old, vec)  # files, hashes, platform, date kept
+                continue
             manifest["vectors"][vid] = write_vector(root, vec, inputs, outputs, platform)
-        manifest["vectors"] = dict(sorted(manifest["vectors"].items()))
-        (root / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=False) + "\n")
+        _write_manifest(root, manifest)
     return results
 
 
-def conform(golden_root: Path, candidate: Path) -> list[Result]:
+def _write_manifest(root: Path, manifest: dict) -> None:
+    manifest["vectors"] = dict(sorted(manifest["vectors"].items()))
+    tmp = root / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=False) + "\n")
+    tmp.replace(root / "manifest.json")
+
+
+def refresh_docs(root: Path, vectors: list[Vector], write: bool,
+                 select: Callable[[str], bool] = lambda _: True) -> list[Result]:
+    """Copy the doc fields (description, params_doc, inputs/outputs doc) of the selected
+    vector definitions into the manifest without recomputing anything: files, SHA-256,
+    platform and date are untouched.  Status DOCS (differs; written with ``write``), SAME,
+    or MISSING (not in the manifest: use regen)."""
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        manifest = load_manifest(root)
+        results: list[Result] = []
+        changed = False
+        for vec in vectors:
+            if not select(vec.id):
+                continue
+            old = manifest["vectors"].get(vec.id)
+            if old is None:
+                results.append(Result(vec.id, "*", "-", "MISSING", "not in golden/ (run regen)"))
+            elif _docs_differ(vec, old):
+                results.append(Result(vec.id, "*", "-", "DOCS", "doc fields differ" + (" (updated)" if write else "")))
+                if write:
+                    manifest["vectors"][vec.id] = apply_docs(old, vec)
+                    changed = True
+            else:
+                results.append(Result(vec.id, "*", "-", "SAME", "docs identical"))
+        if changed:
+            _write_manifest(root, manifest)
+        return results
+
+
+@dataclass
+class ConformReport:
+    """Result of :func:`conform_report`: one row per golden output, and the candidate's
+    files (or safetensors keys) that match no vector output."""
+
+    results: list[Result]
+    stray: list[str]
+
+
+def conform(golden_root: Path, candidate: Path,
+            select: Callable[[str], bool] = lambda _: True) -> list[Result]:
+    """Rows of :func:`conform_report` (kept for callers that need only the rows)."""
+    return conform_report(golden_root, candidate, select).results
+
+
+def conform_report(golden_root: Path, candidate: Path,
+                   select: Callable[[str], bool] = lambda _: True) -> ConformReport:
     """Compare a third party's outputs (laid out like golden/) with the golden outputs.
 
     The candidate directory holds, for a vector ``<system>/<id>``, either
     ``<system>/<id>.safetensors`` with keys ``out.<name>`` and/or files
-    ``<system>/<id>.out.<name>.bin``.  Vectors with no candidate file are MISSING.
+    ``<system>/<id>.out.<name>.bin``.  Outputs with no candidate value are MISSING; a FAIL
+    row lists the first differing elements (index, got, want).  Files under the candidate
+    that match no vector output (other than copies of golden inputs and ``manifest.json``)
+    are reported in ``stray``, as are ``out.*`` keys of a matching safetensors file that
+    name no output of that vector.
     """
     from safetensors.numpy import load_file
 
     manifest = load_manifest(golden_root)
     results: list[Result] = []
+    expected: set[str] = {"manifest.json"}
     for vid, entry in sorted(manifest["vectors"].items()):
+        sysdir = entry["system"]
+        expected.add(f"{sysdir}/{vid}.safetensors")
+        for kind, tag in (("inputs", "in"), ("outputs", "out")):
+            for name, meta in entry[kind].items():
+                if "key" not in meta:
+                    expected.add(f"{sysdir}/{vid}.{tag}.{name}.bin")
+    stray: list[str] = []
+    if candidate.is_dir():
+        for path in sorted(candidate.rglob("*")):
+            rel = path.relative_to(candidate).as_posix()
+            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(candidate).parts) \
+                    and rel not in expected:
+                stray.append(rel)
+    for vid, entry in sorted(manifest["vectors"].items()):
+        if not select(vid):
+            continue
         want = read_values(golden_root, entry, "outputs")
         st = candidate / entry["system"] / f"{vid}.safetensors"
         tensors: dict[str, np.ndarray] = {}
@@ -425,16 +668,21 @@ def conform(golden_root: Path, candidate: Path) -> list[Result]:
             except Exception as exc:
                 results.append(Result(vid, "*", "-", "ERROR", f"unreadable {st.name}: {exc}"[:200]))
                 continue
+            known = {meta["key"] for meta in entry["outputs"].values() if "key" in meta}
+            known |= {meta["key"] for meta in entry["inputs"].values() if "key" in meta}
+            stray.extend(f"{entry['system']}/{st.name}:{k}" for k in sorted(set(tensors) - known))
         for name, meta in entry["outputs"].items():
             rule = Rule.from_json(meta["compare"])
             if "key" in meta:
                 got = tensors.get(meta["key"])
+                where = f"key {meta['key']} in {entry['system']}/{vid}.safetensors"
             else:
                 p = candidate / entry["system"] / f"{vid}.out.{name}.bin"
                 got = p.read_bytes() if p.exists() else None
+                where = f"{entry['system']}/{p.name}"
             if got is None:
-                results.append(Result(vid, name, rule.describe(), "MISSING", "no candidate output"))
+                results.append(Result(vid, name, rule.describe(), "MISSING", f"no candidate output ({where})"))
                 continue
-            ok, detail = rule.check(got, want[name])
-            results.append(Result(vid, name, rule.describe(), "PASS" if ok else "FAIL", detail))
-    return results
+            ok, detail, mism = rule.compare(got, want[name])
+            results.append(Result(vid, name, rule.describe(), "PASS" if ok else "FAIL", detail, mism))
+    return ConformReport(results, stray)

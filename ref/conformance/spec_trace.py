@@ -114,6 +114,7 @@ def build(root: Path | None = None) -> tuple[list[Row], list[str]]:
         missing = [n for n, v in (("function", r.functions), ("test", r.tests), ("golden vector", r.vectors)) if not v]
         if missing:
             problems.append(f"{r.eq_id}: no {', no '.join(missing)}")
+    problems.extend(porter_problems(root, manifest))
     for source, ids in (("code", registry), ("tests", tests), ("golden", vectors)):
         for eq in sorted(set(ids) - set(declared)):
             problems.append(f"{eq}: used in {source} but not declared in spec/")
@@ -121,3 +122,18 @@ def build(root: Path | None = None) -> tuple[list[Row], list[str]]:
             if not ID_RE.match(eq):
                 problems.append(f"{eq}: malformed ID in {source}")
     return rows, problems
+
+
+def porter_problems(root: Path, manifest: dict) -> list[str]:
+    """What a porter reading only spec/ and golden/ would miss: a vector without a
+    description of every input, param and output (or whose manifest docs are older than the
+    code's), and normative tables in spec/data/ that
+    differ from the ones the code loads (``ref.conformance.spec_data``)."""
+    from ref.conformance import golden, spec_data
+
+    vectors = {v.id: v for v in golden.discover()}
+    probs: list[str] = []
+    for vid, entry in sorted(manifest["vectors"].items()):
+        probs.extend(f"vector {p}" for p in golden.doc_problems(entry, vectors.get(vid)))
+    probs.extend(f"spec data: {p}" for p in spec_data.problems(root))
+    return probs
