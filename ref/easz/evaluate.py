@@ -21,8 +21,10 @@ hubble_deep_field; camera and moon as grayscale), every erase ratio and mask kin
    method="cubic")`` (Clough-Tocher on the Delaunay triangulation of all kept pixels,
    "nearest" outside their convex hull) -- more faithful to "2-D cubic over scattered
    samples" but ~100 s for a 256 x 256 crop here, so only for small runs;
-   ``baseline="interp"``: the codec's linear fill (easz.C16), i.e. what a residual model
-   (easz.C28) starts from -- this measures what the learned correction adds;
+   ``baseline="interp"``: the codec's linear fill (easz.C16) over the whole image
+   (``--recon interp``); ``baseline="interp_patch"``: the same fill computed on each n x n
+   patch on its own, i.e. exactly what an untrained residual model (easz.C28) outputs --
+   this measures what the learned correction adds;
 5. both outputs are rounded half up and clipped to uint8 as the codec does (easz.C12),
    and PSNR (peak 255, over all pixels and channels of the crop) is computed against the
    original.  Kept pixels are identical in both, so the difference is in the erased ones.
@@ -91,8 +93,9 @@ def _cubic_lines(x: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return est, ok
 
 
-def bicubic_fill(image: np.ndarray, keep: np.ndarray, baseline: str = "cubic") -> np.ndarray:
-    """Baseline fill of the erased pixels (module docstring, step 4); float64 (H, W, C)."""
+def bicubic_fill(image: np.ndarray, keep: np.ndarray, baseline: str = "cubic", n: int = 32) -> np.ndarray:
+    """Baseline fill of the erased pixels (module docstring, step 4); float64 (H, W, C).
+    ``n``: patch side, used by ``baseline="interp_patch"`` only."""
     x = np.asarray(image, np.float64)
     if baseline == "cubic":
         eh, okh = _cubic_lines(x, keep)
@@ -101,10 +104,14 @@ def bicubic_fill(image: np.ndarray, keep: np.ndarray, baseline: str = "cubic") -
         both = (okh & okv)[:, :, None]
         est = np.where(both, 0.5 * (eh + ev), np.where(okh[:, :, None], eh, ev))
         return np.where(keep[:, :, None], x, est)
-    if baseline == "interp":  # the codec's linear fill (easz.C16) = an untrained residual model
+    if baseline == "interp":  # the codec's linear fill (easz.C16), whole image
         from ref.easz.interp import interpolate
 
         return interpolate(x, keep)
+    if baseline == "interp_patch":  # the same per n x n patch = an untrained residual model (easz.C28)
+        from ref.easz.interp import interpolate_per_patch
+
+        return interpolate_per_patch(x, keep, n)
     if baseline != "griddata":
         raise ValueError(f"unknown baseline {baseline!r}")
     return _griddata_fill(x, keep)
@@ -157,7 +164,7 @@ def evaluate(params=None, cfg=None, *, images=EVAL_IMAGES, ratios=(0.125, 0.25, 
                 t0 = time.perf_counter()
                 rec = to_uint8(recon.reconstruct(params, erased, keep, cfg))
                 t1 = time.perf_counter()
-                base = to_uint8(bicubic_fill(erased, keep, baseline))
+                base = to_uint8(bicubic_fill(erased, keep, baseline, cfg.n))
                 t2 = time.perf_counter()
                 pm, pb = psnr(rec, img), psnr(base, img)
                 rows.append(dict(image=name, size=f"{w}x{h}x{c}", mask=kind, ratio=round(float(1 - keep.mean()), 4),
@@ -189,7 +196,7 @@ def main(argv=None) -> None:  # python -m ref.easz.evaluate [--crop N] [--kinds 
     ap.add_argument("--kinds", default="sampler", help="comma list of sampler,random,iid")
     ap.add_argument("--ratios", default="0.125,0.25,0.375,0.5")
     ap.add_argument("--images", default=",".join(EVAL_IMAGES))
-    ap.add_argument("--baseline", default="cubic", choices=("cubic", "griddata", "interp"))
+    ap.add_argument("--baseline", default="cubic", choices=("cubic", "griddata", "interp", "interp_patch"))
     a = ap.parse_args(argv)
     import ref  # noqa: F401
     from ref.easz import recon

@@ -1,6 +1,7 @@
 """Model-free fill of erased sub-patches (easz.C16): row/column linear interpolation.
 
-Used by the codec as its ``--recon interp`` reconstruction, and by the reconstruction
+Used by the codec as its ``--recon interp`` reconstruction (:func:`interpolate`, over the
+whole image), and, patch by patch (:func:`interpolate_per_patch`), by the reconstruction
 model as the base its output corrects (easz.C28).
 """
 
@@ -48,3 +49,24 @@ def interpolate(image: np.ndarray, keep: np.ndarray) -> np.ndarray:
     both = (okh & okv)[:, :, None]
     est = np.where(both, 0.5 * (eh + ev), np.where(okh[:, :, None], eh, ev))
     return np.where(keep[:, :, None], x, est)
+
+
+@implements("easz.C28")
+def interpolate_per_patch(image: np.ndarray, keep: np.ndarray, n: int) -> np.ndarray:
+    """The residual model's base B (easz.C28): :func:`interpolate` applied to every n x n
+    patch on its own, so that no pixel of another patch enters a patch's base
+
+        B[P] = interpolate(image[P], keep[P])      for every n x n patch P of the grid
+
+    image: (H, W, C) float (erased = anything); keep: (H, W) bool; H, W multiples of n.
+    Returns float64 (H, W, C).
+    """
+    x = np.asarray(image, dtype=np.float64)
+    h, w = keep.shape
+    if h % n or w % n:
+        raise ValueError(f"{h}x{w} is not a multiple of the patch side {n}")
+    out = np.empty_like(x)
+    for y0 in range(0, h, n):
+        for x0 in range(0, w, n):
+            out[y0:y0 + n, x0:x0 + n] = interpolate(x[y0:y0 + n, x0:x0 + n], keep[y0:y0 + n, x0:x0 + n])
+    return out

@@ -31,7 +31,7 @@ def _keep(h: int, w: int, b: int, seed: int, ratio: float = 0.3) -> np.ndarray:
 
 # --------------------------------------------------------------------------- forward
 def _forward_inputs():
-    from ref.easz.interp import interpolate
+    from ref.easz.interp import interpolate_per_patch
     from ref.easz.model import patch_to_tokens
 
     img = _eval_crop(32, 64)
@@ -44,7 +44,7 @@ def _forward_inputs():
 
     erased = np.where(pix[..., None], img, np.float32(0)).astype(np.float32)
     tok = np.where(keep[..., None], tokens(img), np.float32(0)).astype(np.float32)
-    return {"tokens": tok, "keep": keep, "base": tokens(interpolate(erased, pix).astype(np.float32))}
+    return {"tokens": tok, "keep": keep, "base": tokens(interpolate_per_patch(erased, pix, 32).astype(np.float32))}
 
 
 def _forward_run(inputs):

@@ -11,9 +11,14 @@ Contract (used by ref.easz.codec):
   n x n patch grid.
 * Kept pixels are returned bit-identical to the input; erased pixels are the model's
   prediction clipped to [0, 255] (no rounding here: the codec rounds, easz.C12).
-* Patches are independent (paper: "sub-patches can execute in parallel"); they are
-  processed in fixed chunks of CHUNK patches (the last one zero-padded) so that the
-  floating-point computation of a patch does not depend on the image size.
+* Patches are reconstructed independently (paper: "sub-patches can execute in parallel"):
+  a patch's output depends only on that patch's kept pixels and mask.  The residual
+  model's base (easz.C28) is the easz.C16 fill of each n x n patch on its own
+  (:func:`ref.easz.interp.interpolate_per_patch`), as in training, where every 32 x 32
+  crop is one patch.  Patches are processed in fixed chunks of CHUNK patches (the last one
+  padded with all-kept patches) so that the floating-point computation of a patch does not
+  depend on the image size: a patch decoded alone equals the same patch decoded in context
+  (tests/easz/test_recon_independence.py).
 
 ``load_default()`` reads the shipped checkpoint ``ref/weights/easz_n32_b4.safetensors``.
 """
@@ -28,7 +33,7 @@ import numpy as np
 from ref.core import runtime
 from ref.core.errors import InputError
 from ref.core.registry import implements
-from ref.easz.interp import interpolate
+from ref.easz.interp import interpolate_per_patch
 from ref.easz.model import ModelConfig, forward, patch_to_tokens, tokens_to_patch
 
 jax = runtime.jax()
@@ -119,9 +124,9 @@ def reconstruct(params, image, keep, cfg: ModelConfig) -> np.ndarray:
         raise InputError(f"easz reconstruct: model has {cfg.channels} channels")
     tk = token_keep(keep, cfg)
     tok = np.where(tk[..., None], image_tokens(x, cfg), np.float32(0.0))
-    # easz.C28: a residual model corrects the easz.C16 interpolation of the whole image
-    base = image_tokens(interpolate(np.where(keep[:, :, None], x, 0), keep).astype(np.float32), cfg) \
-        if cfg.residual else np.zeros_like(tok)
+    # easz.C28: a residual model corrects the easz.C16 interpolation of each patch on its own
+    base = image_tokens(interpolate_per_patch(np.where(keep[:, :, None], x, 0), keep, cfg.n).astype(np.float32),
+                        cfg) if cfg.residual else np.zeros_like(tok)
     p = tok.shape[0]
     pad = (-p) % CHUNK
 

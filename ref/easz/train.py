@@ -34,7 +34,7 @@ from ref.core.errors import InputError
 from ref.core.registry import implements
 from ref.easz import loss as loss_mod
 from ref.easz import lpips as lpips_mod
-from ref.easz.interp import interpolate
+from ref.easz.interp import interpolate_per_patch
 from ref.easz.model import ModelConfig, forward, init_params, param_count, patch_to_tokens, tokens_to_patch
 
 jax = runtime.jax()
@@ -93,12 +93,13 @@ def crop_pixel_keep(keep: np.ndarray, crop: int, cfg: ModelConfig) -> np.ndarray
 
 @implements("easz.C28")
 def interpolation_base(crops: np.ndarray, keep: np.ndarray, cfg: ModelConfig) -> np.ndarray:
-    """easz.C16 interpolation of every erased crop (B, S, S, 3) float32: the base a residual
-    model corrects (computed from the kept pixels only, as the decoder does)."""
+    """The base a residual model corrects (easz.C28), for every erased crop (B, S, S, 3)
+    float32: the easz.C16 fill of each n x n patch of the crop on its own, from the kept
+    pixels only -- the same function the decoder uses (ref.easz.recon.reconstruct)."""
     out = np.empty_like(crops)
     for i, (c, k) in enumerate(zip(crops, keep)):
         pk = crop_pixel_keep(k, c.shape[0], cfg)
-        out[i] = interpolate(np.where(pk[:, :, None], c, 0), pk)
+        out[i] = interpolate_per_patch(np.where(pk[:, :, None], c, 0), pk, cfg.n)
     return out
 
 
