@@ -22,6 +22,7 @@ equality), ``allclose`` (rtol, atol; dtype and shape must match), ``psnr>=``
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import importlib
 import json
@@ -354,18 +355,28 @@ def apply_docs(entry: dict[str, Any], vec: Vector) -> dict[str, Any]:
     by :func:`doc_problems`)."""
     entry = dict(entry)
     entry["description"] = vec.description
-    entry["params_doc"] = dict(vec.params_doc)
+    entry["params_doc"] = {n: doc_for(vec.params_doc, n) for n in entry.get("params", {})
+                           if doc_for(vec.params_doc, n)}
     for kind, docs in (("inputs", vec.inputs_doc), ("outputs", vec.outputs_doc)):
         table = {}
         for name, meta in entry.get(kind, {}).items():
             meta = {k: v for k, v in meta.items() if k != "doc"}
-            if docs.get(name):
-                meta["doc"] = docs[name]
+            doc = doc_for(docs, name)
+            if doc:
+                meta["doc"] = doc
             table[name] = meta
         entry[kind] = table
     ordered = {k: entry[k] for k in ENTRY_KEYS if k in entry}
     ordered.update({k: v for k, v in entry.items() if k not in ordered})
     return ordered
+
+
+def doc_for(docs: Mapping[str, str], name: str) -> str:
+    """The doc of ``name``: its own entry, else the first key with a ``*`` wildcard that
+    matches it (``fnmatch``, e.g. ``"p.*"`` for a parameter tree); ``""`` if none."""
+    if docs.get(name):
+        return docs[name]
+    return next((d for k, d in docs.items() if "*" in k and fnmatch.fnmatchcase(name, k)), "")
 
 
 def doc_problems(entry: Mapping[str, Any], vec: Vector | None = None) -> list[str]:
@@ -392,7 +403,8 @@ def doc_problems(entry: Mapping[str, Any], vec: Vector | None = None) -> list[st
         for kind, own, names in (("input", vec.inputs_doc, entry.get("inputs", {})),
                                  ("param", vec.params_doc, entry.get("params", {})),
                                  ("output", vec.outputs_doc, entry.get("outputs", {}))):
-            unknown = sorted(set(own) - set(names))
+            unknown = sorted(k for k in own if k not in names
+                             and not ("*" in k and any(fnmatch.fnmatchcase(n, k) for n in names)))
             if unknown:
                 probs.append(f"{vid}: {kind} doc for unknown name(s) {', '.join(unknown)}")
         if _docs_differ(vec, entry):

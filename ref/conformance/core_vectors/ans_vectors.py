@@ -120,7 +120,7 @@ def run_garbage(inputs: dict, *, n_symbols: int) -> dict:
     whether the stream was exactly consumed (1), not consumed (0) or rejected (2)."""
     f = inputs["freqs"]
     t = (np.arange(n_symbols) % f.shape[0]).astype(np.int32)
-    blobs = [inputs[f"data{i}"] for i in range(4)]
+    blobs = [inputs[f"data{i}"] for i in range(sum(k.startswith("data") for k in inputs))]
     symbols = np.full((len(blobs), n_symbols), -1, dtype=np.int32)
     status = np.full(len(blobs), 2, dtype=np.uint8)
     for i, blob in enumerate(blobs):
@@ -196,7 +196,33 @@ def _make_garbage():
         "data1": bytes(range(1, 9)),                                        # two small words
         "data2": rng.integers(0, 256, size=40, dtype=np.uint8).tobytes() + b"\0\0\0\0",  # last word 0
         "data3": b"\x01\x02\x03",                                           # not whole words
+        # a real encoding of 24 symbols (table j mod 4), so that status 1 is exercised
+        "data4": ans.encode(sample_symbols(rng, f, np.arange(24, dtype=np.int32) % 4), f,
+                            np.arange(24, dtype=np.int32) % 4),
     }
+
+
+def _group_docs(n: int) -> tuple[dict, dict]:
+    """inputs_doc, outputs_doc of a run_groups vector with n groups."""
+    ins, outs = {}, {}
+    for g in range(n):
+        ins[f"g{g}_freqs"] = (f"uint32 (T, K): the frequency tables of group {g} ([core.ans_tables]: "
+                              "every entry >= 1, every row sums to 2**24)")
+        ins[f"g{g}_table_idx"] = f"int32 (N,): table index in [0, T) of each symbol of group {g}"
+        ins[f"g{g}_symbols"] = f"int32 (N,): the symbols of group {g} in caller order, each in [0, K)"
+        outs[f"g{g}_decoded"] = (f"int32 (N,): group {g} popped from the stream after groups 0..{g - 1} "
+                                 "([core.ans_order]: pops in stable table order, returned in caller "
+                                 f"order); equals g{g}_symbols; after the last group the end check of "
+                                 "[core.ans_bytes] holds")
+    outs = {"stream": ("[core.ans] / [core.ans_bytes] bytes of encode_groups over groups 0.."
+                       f"{n - 1}: the encoder starts at x = 0 and pushes group {n - 1} first and group "
+                       "0 last, inside a group in reverse [core.ans_order] (pi[N-1] first); then the "
+                       "final flush; 32-bit words little-endian"), **outs}
+    return ins, outs
+
+
+_GROUP_PARAM_DOC = {"groups": "number of groups g0..g{groups-1} in the stored inputs (one stream)"}
+_TINY_FREQ = "uint32 (1, 4): one table f = [4Mi, 6Mi, 4Mi, 2Mi] (Mi = 2**20), so C = [0, 4Mi, 10Mi, 14Mi, 16Mi]"
 
 
 VECTORS = [
@@ -208,6 +234,9 @@ VECTORS = [
         run=run_groups,
         params={"groups": 1},
         description="one table, K=256, 3000 symbols drawn from it",
+        params_doc=_GROUP_PARAM_DOC,
+        inputs_doc=_group_docs(1)[0],
+        outputs_doc=_group_docs(1)[1],
     ),
     Vector(
         id="core.ans.groups_mixed",
@@ -217,6 +246,9 @@ VECTORS = [
         run=run_groups,
         params={"groups": 4},
         description="four groups in one stream: K=16/8 tables, K=2, K=256/64 tables, K=4096/3 tables",
+        params_doc=_GROUP_PARAM_DOC,
+        inputs_doc=_group_docs(4)[0],
+        outputs_doc=_group_docs(4)[1],
     ),
     Vector(
         id="core.ans.extreme_tables",
@@ -226,6 +258,9 @@ VECTORS = [
         run=run_groups,
         params={"groups": 4},
         description="one symbol at 2**24-K+1 and the rest 1 (K=2, 3, 4096), and K=2**16 uniform",
+        params_doc=_GROUP_PARAM_DOC,
+        inputs_doc=_group_docs(4)[0],
+        outputs_doc=_group_docs(4)[1],
     ),
     Vector(
         id="core.ans.tiny_streams",
@@ -234,6 +269,16 @@ VECTORS = [
         make_inputs=_make_tiny,
         run=run_tiny,
         description="empty streams, only-zero symbols (0 bytes), 1-2 symbols, first flush",
+        inputs_doc={"freqs": _TINY_FREQ,
+                    "symbols": "int32 (40,): symbols in [0, 4); used only by output 'flush'"},
+        outputs_doc={
+            "no_groups": "[core.ans_bytes] stream of encode_groups([]) (no group at all): 0 bytes",
+            "empty_group": "stream of one group of 0 symbols with freqs: 0 bytes",
+            "zeros": "stream of one group of 5 symbols [0, 0, 0, 0, 0], all table 0: x stays 0 ([core.ans]), 0 bytes",
+            "one_symbol": "stream of one group [2] (table 0): x = 0xA00000, bytes 00 00 a0 00 (worked example of [core.ans_bytes])",
+            "two_symbols": "stream of one group [2, 1] in caller order, both table 0: push 1 then 2, x = 0x1A00000, bytes 00 00 a0 01",
+            "flush": "stream of one group = the 40 input symbols, all table 0, in caller order: pushes with word emission, then the final flush of the 64-bit state as its nonzero 32-bit chunks, least significant first ([core.ans_bytes])",
+        },
     ),
     Vector(
         id="core.ans.order",
@@ -242,6 +287,11 @@ VECTORS = [
         make_inputs=_make_order,
         run=run_order,
         description="10 symbols over 3 interleaved tables: coding permutation and stream",
+        inputs_doc={"freqs": "uint32 (3, 8): three tables ([core.ans_tables])",
+                    "table_idx": "int32 (10,): table of each symbol, interleaved [2, 0, 1, 0, 2, 2, 1, 0, 0, 1]",
+                    "symbols": "int32 (10,): the symbols in caller order"},
+        outputs_doc={"order": "int64 (10,): pi = stable ascending argsort of table_idx ([core.ans_order]); the decoder pops symbol pi[0] first",
+                     "stream": "[core.ans_bytes] bytes of the one-group encoding of symbols (pushed pi[9] first, pi[0] last) with tables freqs[table_idx]"},
     ),
     Vector(
         id="core.ans.adapter_probabilities",
@@ -250,6 +300,10 @@ VECTORS = [
         make_inputs=_make_adapter,
         run=run_adapter,
         description="p = f - 1 (float64) and constriction's fast-quantisation formula == integer cumsum",
+        inputs_doc={"freqs": "uint32 (10, 64): 6 random tables and 4 extreme ones (one symbol 2**24-63, others 1; and near-uniform), [core.ans_tables]"},
+        outputs_doc={"probabilities": "float64 (10, 64): p = f - 1 per entry, exact ([core.ans_adapter])",
+                     "formula_left": "int64 (10, 65): constriction's quantisation of p evaluated in float64 ([core.ans_adapter]): S = running left-to-right float64 sum of p, C'[s] = floor(S_s * ((2**24 - 64) / S_64)) + s for s < 64 (the float64 quotient computed first, then the product), C'[64] = 2**24",
+                     "cumulative": "int64 (10, 65): the integer cumulative table C[t, s] = f[t, 0] + ... + f[t, s-1], C[t, 64] = 2**24 ([core.ans_tables]); equals formula_left"},
     ),
     Vector(
         id="core.ans.decode_garbage",
@@ -259,5 +313,14 @@ VECTORS = [
         run=run_garbage,
         params={"n_symbols": 24},
         description="decoding arbitrary data is deterministic: symbols and consumed/rejected status",
+        params_doc={"n_symbols": "number of symbols popped from each input (one group, symbol j uses table j mod 4)"},
+        inputs_doc={"freqs": "uint32 (4, 16): tables 0-1 random, tables 2-3 extreme (one symbol 2**24-15, others 1)",
+                    "data0": "64 random bytes (16 words; decodable)",
+                    "data1": "8 bytes 01 02 .. 08: two small words (decodable)",
+                    "data2": "40 random bytes then a zero word: rejected at decoder start (last word 0)",
+                    "data3": "3 bytes: rejected at decoder start (not a multiple of 4)",
+                    "data4": "a valid [core.ans] encoding of 24 symbols drawn from the tables (table j mod 4) with encode: exactly consumed"},
+        outputs_doc={"symbols": "int32 (5, 24): row i = the n_symbols symbols popped from data<i> as one group with table_idx[j] = j mod 4, decoded per [core.ans] in [core.ans_order] (stable table order: j = 0, 4, 8, ... of table 0 first) and returned in index order j; a row of -1 when data<i> is rejected at decoder start ([core.ans_bytes])",
+                     "status": "uint8 (5,): per input, 2 = rejected at decoder start (byte count not a multiple of 4, or last word 0), 1 = decoded and the end check of [core.ans_bytes] passed (no unread word and x = 0), 0 = decoded but the end check failed; here [0, 0, 2, 2, 1]"},
     ),
 ]

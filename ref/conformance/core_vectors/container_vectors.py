@@ -33,10 +33,67 @@ def _typed_sections() -> list[tuple[str, bytes]]:
     return [("z_first", b"written first"), ("empty", b""), ("payload.1", bytes(range(256)) + b"\x01" * 44)]
 
 
-def _pack_run(inputs, system: str, header_kind: str) -> dict:
-    if header_kind == "empty":
-        return {"container": pack(system, {}, [])}
-    return {"container": pack(system, _typed_header(), _typed_sections())}
+_TYPE_OF = {int: "uint", str: "str", bytes: "bytes"}
+
+
+def _field_type(v) -> str:
+    if isinstance(v, int):
+        return "uint" if v >= 0 else "nint"
+    return _TYPE_OF[type(v)]
+
+
+def _typed_inputs() -> dict:
+    """The header and sections of bits.container.typed_fields_easz as stored inputs:
+    ``field.<key>.<type>`` (uint: uint64 (1,), nint: int64 (1,), str: UTF-8 bytes, bytes:
+    bytes), in the (unsorted) order given to the writer, then ``section.<i>.<name>``."""
+    out: dict = {}
+    for key, v in _typed_header().items():
+        typ = _field_type(v)
+        if typ == "uint":
+            out[f"field.{key}.uint"] = np.array([v], dtype=np.uint64)
+        elif typ == "nint":
+            out[f"field.{key}.nint"] = np.array([v], dtype=np.int64)
+        else:
+            out[f"field.{key}.{typ}"] = v.encode("utf-8") if typ == "str" else v
+    for i, (name, payload) in enumerate(_typed_sections()):
+        out[f"section.{i}.{name}"] = payload
+    return out
+
+
+def _inputs_to_content(inputs) -> tuple[dict, list[tuple[str, bytes]]]:
+    """Inverse of :func:`_typed_inputs`: (header, sections in index order)."""
+    header: dict = {}
+    sections = []
+    for name, v in inputs.items():
+        kind, rest = name.split(".", 1)
+        if kind == "field":
+            key, typ = rest.rsplit(".", 1)
+            header[key] = int(v[0]) if typ in ("uint", "nint") else (bytes(v).decode("utf-8") if typ == "str" else bytes(v))
+        elif kind == "section":
+            idx, sname = rest.split(".", 1)
+            sections.append((int(idx), sname, bytes(v)))
+    return header, [(n, p) for _, n, p in sorted(sections)]
+
+
+def _pack_run(inputs, system: str) -> dict:
+    header, sections = _inputs_to_content(inputs)
+    return {"container": pack(system, header, sections)}
+
+
+def _typed_docs() -> dict:
+    docs = {}
+    for name in _typed_inputs():
+        kind, rest = name.split(".", 1)
+        if kind == "field":
+            key, typ = rest.rsplit(".", 1)
+            store = {"uint": "uint64 array of shape (1,)", "nint": "int64 array of shape (1,)",
+                     "str": "its UTF-8 bytes", "bytes": "the raw bytes"}[typ]
+            docs[name] = (f"header field key {key!r}, [bits.header] type {typ} "
+                          f"(tag {['uint', 'nint', 'str', 'bytes'].index(typ)}); value stored as {store}")
+        else:
+            idx, sname = rest.split(".", 1)
+            docs[name] = f"payload of section {sname!r}, written as section number {idx} ([bits.sections])"
+    return docs
 
 
 def _varints(inputs) -> dict:
@@ -118,7 +175,11 @@ VECTORS = [
         description='pack("core", {}, []): the 12-byte minimal container',
         make_inputs=lambda: {},
         run=_pack_run,
-        params={"system": "core", "header_kind": "empty"},
+        params={"system": "core"},
+        params_doc={"system": "system name; its [bits.systems] ID is the byte after the version (core = 0)"},
+        outputs_doc={"container": "[bits.layout] bytes of a container with no header field and no section: "
+                                  "magic 43 52 45 46, version 01, system 00, n_fields varint 0, n_sections "
+                                  "varint 0, then the [bits.crc] CRC-32 of those 8 bytes as u32le"},
     ),
     Vector(
         id="bits.container.typed_fields_easz",
@@ -127,10 +188,17 @@ VECTORS = [
         function="ref.core.container.pack",
         description="every field type and boundary value (uint 0/127/128/2**64-1, nint -1/-2**63, "
                     "str empty/UTF-8, bytes empty/raw), keys given unsorted, three sections "
-                    "(one empty) kept in order; see container_vectors._typed_header",
-        make_inputs=lambda: {},
+                    "(one empty) kept in order; the header and sections are the inputs",
+        make_inputs=_typed_inputs,
         run=_pack_run,
-        params={"system": "easz", "header_kind": "typed"},
+        params={"system": "easz"},
+        params_doc={"system": "system name; [bits.systems] ID 1 (easz) is written after the version byte"},
+        inputs_doc=_typed_docs(),
+        outputs_doc={"container": "pack(system, header, sections) per [bits.layout]: the header fields "
+                                  "given by the field.<key>.<type> inputs written in strictly ascending "
+                                  "byte order of their keys ([bits.header], canonical per [bits.C2]: "
+                                  "minimal varints), the sections in input index order ([bits.sections]), "
+                                  "then the [bits.crc] CRC-32 as u32le"},
     ),
     Vector(
         id="bits.container.varint_values",
@@ -139,6 +207,9 @@ VECTORS = [
         description="concatenated LEB128 encodings of the input values",
         make_inputs=lambda: {"values": np.array(VARINT_VALUES, dtype=np.uint64)},
         run=_varints,
+        inputs_doc={"values": "uint64 (12,): the integers to encode, including 0, 127/128, 2**32 and 2**64-1"},
+        outputs_doc={"encoded": "[bits.varint] canonical unsigned LEB128 of values[0], values[1], ... "
+                                "concatenated with no separator (1 to 10 bytes each)"},
     ),
     Vector(
         id="bits.container.crc32_check",
@@ -148,6 +219,12 @@ VECTORS = [
         make_inputs=lambda: {"check": b"123456789",
                              "data": bytes((i * 151 + 7) % 256 for i in range(1000))},
         run=_crc,
+        inputs_doc={"check": 'the 9 ASCII bytes "123456789" (the CRC catalogue check string)',
+                    "data": "1000 bytes, byte i = (151 i + 7) mod 256"},
+        outputs_doc={"crc32": "uint32 (3,): [bits.crc] CRC-32/ISO-HDLC of check, of data and of the empty "
+                              "string (0), in that order; crc32[0] = 0xCBF43926",
+                     "crc32_bitwise": "uint32 (3,): the same three CRCs computed with the bit-serial "
+                                      "definition of [bits.crc] (must equal crc32)"},
     ),
     Vector(
         id="bits.container.roundtrip_hcf",
@@ -159,6 +236,13 @@ VECTORS = [
             "hcf", {"policy": "cnn-rl", "lambda_idx": 3, "offset": -7, "tables": b"\x01\x02"},
             [("latents", bytes(range(100))), ("hyper", b"\x00" * 17), ("aux", b"")])},
         run=_roundtrip,
+        inputs_doc={"container": "a valid hcf container ([bits.layout], system 2) with four header fields "
+                                 "(str, uint, nint, bytes) and three sections latents, hyper, aux (empty)"},
+        outputs_doc={"repacked": "parse the input per [bits.layout]/[bits.header]/[bits.sections], then "
+                                 "pack(system, header, sections) again: equal to the input ([bits.C2])",
+                     "section_names": "the section names in stored order joined by a newline byte 0x0a "
+                                      "(no trailing newline): b'latents\\nhyper\\naux'",
+                     "payloads": "the section payloads in stored order, concatenated"},
     ),
     Vector(
         id="bits.container.rejects",
@@ -169,5 +253,11 @@ VECTORS = [
                     "reader rejects them all",
         make_inputs=_bad_containers,
         run=_rejects,
+        inputs_doc={name: f"a malformed container with defect {name!r} of [bits.C1] (when the defect "
+                          "is structural the CRC is made valid, so a reader must find it by parsing)"
+                    for name in _bad_containers()},
+        outputs_doc={"rejected": "uint8 (26,): for each input in ascending byte order of its name "
+                                 "(bad_crc, bad_key_char, bad_magic, ...), 1 if a [bits.C1] reader "
+                                 "rejects it with a bitstream error, 0 if it parses; all 1"},
     ),
 ]

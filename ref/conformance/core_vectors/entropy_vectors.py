@@ -262,6 +262,25 @@ def _mix_stream_run(inputs, radius: int, mean_grid: int) -> dict:
     return {"ans": ans.encode_groups(groups), "escape": payload}
 
 
+_FACT_DOCS = {
+    **{f"H{k}": f"float64 (C=3, f{k + 1}, f{k}): matrix H_{k} of [core.lik_factorized] (filters f = (1, 3, 3, 3, 1)), used through softplus" for k in range(4)},
+    **{f"b{k}": f"float64 (C=3, f{k + 1}, 1): bias b_{k} of [core.lik_factorized]" for k in range(4)},
+    **{f"a{k}": f"float64 (C=3, f{k + 1}, 1): factor a_{k} of [core.lik_factorized] (used through tanh)" for k in range(3)},
+}
+_TABLE_PARAMS = {"family": "unit CDF family: 'gaussian' (normal_cdf) or 'laplace' (laplace_cdf) of [core.C6]",
+                 "radius": "R: symbols 0..2R are residuals -R..R, symbol 2R+1 the escape ([core.C2]); K = 2R+2",
+                 "mean_grid": "M: mean grid 1/M ([core.C5])"}
+
+
+def _table_docs(family: str, eq: str) -> tuple[dict, dict]:
+    ins = {"scale_idx": "int64 (9,): scale index s in 0..63 of each table ([core.C4] scale_table[s])",
+           "mean_frac": "int64 (9,): sub-integer mean m in [0, M) of each table ([core.C5])",
+           "n": "int64 (86,): numerators n = -300, -293, ..., 295 of CDF arguments x = n / (2M)"}
+    outs = {"freqs": f"uint32 (9, 2R+2): table i = the [{eq}] table of (scale_idx[i], mean_frac[i]): bin-edge numerators n_j = 2M (j - R) - M - 2m, C_j = C(n_j) by [core.C6] with {family}_cdf, masses C_(j+1) - C_j for j = 0..2R, escape mass C_0 + 2**32 - C_(2R+1), quantised by [core.C3]",
+            "cdf": f"int64 (9, 86): cdf[i, j] = C(n[j]) of [core.C6] with table {family}_cdf, mean grid M and scale index scale_idx[i] (integer CDF in units of 2**-32)"}
+    return ins, outs
+
+
 VECTORS = [
     Vector(
         id="core.entropy.quantize",
@@ -270,6 +289,13 @@ VECTORS = [
         make_inputs=_quant_inputs, run=_quant_run, params={"seed": 42},
         rules={"noisy": allclose(rtol=1e-15, atol=1e-15)},
         description="round half to even, int64 symbols, U(-1/2,1/2) noise from PRNGKey(seed), STE value and gradient",
+        params_doc={"seed": "key of jax.random.PRNGKey(seed) for the noise of [core.quant_noise] (threefry, jax_threefry_partitionable=True)"},
+        inputs_doc={"x": "float64 (32,): latents: ties -2.5..2.5, 1e15+0.5, -3.49999, then 24 normal values"},
+        outputs_doc={"round": "float64 (32,): round_half_even(x) ([core.quant_round], tie rule [core.C1])",
+                     "symbols": "int64 (32,): int64(round_half_even(x))",
+                     "noisy": "float64 (32,): x + u, u = jax.random.uniform(PRNGKey(seed), (32,), float64, -0.5, 0.5) ([core.quant_noise]); allclose 1e-15",
+                     "ste_value": "float64 (32,): value of the straight-through rounding [core.quant_ste] = round_half_even(x)",
+                     "ste_grad": "float64 (32,): gradient w.r.t. x of sum_i ste(x)_i * i: the STE passes gradient 1, so element i is i"},
     ),
     Vector(
         id="core.entropy.gdn",
@@ -277,6 +303,13 @@ VECTORS = [
         function="ref.core.gdn.gdn",
         make_inputs=_gdn_inputs, run=_gdn_run, default_rule=F64_TOL,
         description="stored (reparametrised) beta/gamma -> effective values; GDN and IGDN on (2,3,4,5) float64",
+        inputs_doc={"beta_stored": "float64 (5,): stored (reparametrised) beta, some below the bound ([core.gdn_reparam])",
+                    "gamma_stored": "float64 (5, 5): stored gamma (some negative)",
+                    "x": "float64 (2, 3, 4, 5): input, channels last (C = 5)"},
+        outputs_doc={"beta": "float64 (5,): effective beta = value(beta_stored; minimum 1e-6) of [core.gdn_reparam]",
+                     "gamma": "float64 (5, 5): effective gamma = value(gamma_stored; minimum 0)",
+                     "gdn": "float64 (2, 3, 4, 5): z_i = x_i * rsqrt(beta_i + sum_j gamma[i, j] x_j^2) ([core.gdn])",
+                     "igdn": "float64 (2, 3, 4, 5): z_i = x_i * sqrt(beta_i + sum_j gamma[i, j] x_j^2) ([core.gdn], inverse)"},
     ),
     Vector(
         id="core.entropy.likelihoods",
@@ -284,6 +317,16 @@ VECTORS = [
         function="ref.core.entropy_models.gaussian_likelihood",
         make_inputs=_lik_inputs, run=_lik_run, default_rule=F64_TOL,
         description="float64 training likelihoods (scale bound 0.11, likelihood bound 1e-9)",
+        inputs_doc={"y": "float64 (40,): integer-valued latents", "mean": "float64 (40,): means mu",
+                    "scale": "float64 (40,): scales (some below the bound 0.11)",
+                    "gmm_logits": "float64 (40, 3): mixture logits (weights = softmax over the last axis)",
+                    "gmm_means": "float64 (40, 3): component means", "gmm_scales": "float64 (40, 3): component scales",
+                    "fact_y": "float64 (10, 3): integer-valued latents for the factorized density, channels last (C = 3)",
+                    **_FACT_DOCS},
+        outputs_doc={"gaussian": "float64 (40,): P(y) of [core.lik_gaussian] with mu = mean, sigma = scale, lower-bounded by 1e-9",
+                     "laplace": "float64 (40,): P(y) of [core.lik_laplace] with b = scale, lower-bounded by 1e-9",
+                     "gmm": "float64 (40,): P(y) of [core.lik_gmm] (softmax(gmm_logits), gmm_means, gmm_scales), lower-bounded by 1e-9",
+                     "factorized": "float64 (10, 3): P(fact_y) of [core.lik_factorized] with parameters H0..H3, b0..b3, a0..a2 per channel, lower-bounded by 1e-9"},
     ),
     Vector(
         id="core.entropy.indices",
@@ -291,6 +334,15 @@ VECTORS = [
         function="ref.core.entropy_models.scale_index",
         make_inputs=_index_inputs, run=_index_run, params={"mean_grid": 4},
         description="float -> integer seam: scale index, mean index (grid 1/4), split, mixture weight integers",
+        params_doc={"mean_grid": "M of [core.C5]"},
+        inputs_doc={"scales": "float64 (38,): scales: 0, 0.05, 0.11, 1e9, every 7th table entry, the float64 just above every 9th entry, 16 uniform values in [0, 300)",
+                    "means": "float64 (12,): means, including ties of mu*M",
+                    "weights": "float64 (6, 4): mixture weights (rows sum to 1)"},
+        outputs_doc={"scale_idx": "int64 (38,): scale_idx(sigma) = #{k in 0..62 : s_k < sigma} with the shipped scale_table ([core.C4])",
+                     "mean_idx": "int64 (12,): round_half_even(mu * M) ([core.C5])",
+                     "mean_q": "int64 (12,): q = mean_idx // M (floor)",
+                     "mean_frac": "int64 (12,): m = mean_idx - M q, in [0, M)",
+                     "weight_int": "int64 (6, 4): [core.C8] integer weights of each row (b = floor(w / sum w * 2**16) then +-1 corrections; rows sum to 2**16)"},
     ),
     Vector(
         id="core.entropy.quantize_masses",
@@ -298,6 +350,8 @@ VECTORS = [
         function="ref.core.tables.quantize_masses",
         make_inputs=_masses_inputs, run=_masses_run,
         description="largest-remainder quantiser of 2**32-mass rows to 2**24 frequencies",
+        inputs_doc={"masses": "int64 (5, 9): integer masses, each row sums to 2**32 (row 0 one-hot, row 1 all equal)"},
+        outputs_doc={"freqs": "uint32 (5, 9): [core.C3] with P = 32 per row: f_i = 1 + (m_i A >> 32), A = 2**24 - 9, then the d = 2**24 - sum f largest remainders (m_i A mod 2**32; ties to the lower index) get +1; rows sum to 2**24 ([core.C2])"},
     ),
     Vector(
         id="core.entropy.freqs_from_counts",
@@ -305,6 +359,8 @@ VECTORS = [
         function="ref.core.tables.freqs_from_counts",
         make_inputs=_counts_inputs, run=_counts_run,
         description="histogram counts (arbitrary totals) to 2**24 frequencies",
+        inputs_doc={"counts": "int64 (4, 33): histogram counts per row (any total N >= 1; row 1 sparse, row 2 a single observation)"},
+        outputs_doc={"freqs": "uint32 (4, 33): histogram form of [core.C3] per row: f_i = 1 + floor(c_i A / N), A = 2**24 - 33, N = row total, remainders c_i A mod N, the d largest get +1 (ties: lower index); rows sum to 2**24 ([core.C2])"},
     ),
     Vector(
         id="core.entropy.counts_bytes",
@@ -312,6 +368,9 @@ VECTORS = [
         function="ref.core.histogram.counts_to_bytes",
         make_inputs=_counts_inputs, run=_counts_bytes_run,
         description="varint serialisation of fitted histograms",
+        inputs_doc={"counts": "int64 (4, 33): histogram counts (every row non-empty)"},
+        outputs_doc={"bytes": "[core.counts_bytes] serialisation of the rows in order: per row varint lo, varint hi - lo, then varint c[lo..hi] ([bits.varint])",
+                     "decoded": "int64 (4, 33): the bytes parsed back with K = 33 (equals counts)"},
     ),
     Vector(
         id="core.entropy.table_gaussian",
@@ -320,6 +379,9 @@ VECTORS = [
         make_inputs=_table_inputs, run=_table_run,
         params={"family": "gaussian", "radius": 40, "mean_grid": 4},
         description="Gaussian tables for 9 (scale_idx, mean_frac) pairs, R=40, M=4, and the fixed-point CDF",
+        params_doc=_TABLE_PARAMS,
+        inputs_doc=_table_docs("normal", "core.table_gaussian")[0],
+        outputs_doc=_table_docs("normal", "core.table_gaussian")[1],
     ),
     Vector(
         id="core.entropy.table_laplace",
@@ -328,6 +390,9 @@ VECTORS = [
         make_inputs=_table_inputs, run=_table_run,
         params={"family": "laplace", "radius": 40, "mean_grid": 4},
         description="Laplace tables for 9 (scale_idx, mean_frac) pairs, R=40, M=4, and the fixed-point CDF",
+        params_doc=_TABLE_PARAMS,
+        inputs_doc=_table_docs("laplace", "core.table_laplace")[0],
+        outputs_doc=_table_docs("laplace", "core.table_laplace")[1],
     ),
     Vector(
         id="core.entropy.table_gmm",
@@ -335,6 +400,14 @@ VECTORS = [
         function="ref.core.tables.mixture_tables",
         make_inputs=_gmm_inputs, run=_gmm_run, params={"radius": 24, "mean_grid": 8},
         description="3-component Gaussian mixtures: float params -> indices -> per-element tables",
+        params_doc={"radius": _TABLE_PARAMS["radius"], "mean_grid": _TABLE_PARAMS["mean_grid"]},
+        inputs_doc={"weights": "float64 (6, 3): mixture weights per element (rows sum to 1)",
+                    "means": "float64 (6, 3): component means", "scales": "float64 (6, 3): component scales"},
+        outputs_doc={"scale_idx": "int64 (6, 3): [core.C4] index of each component scale",
+                     "mean_idx": "int64 (6, 3): [core.C5] round_half_even(mean * M) of each component (absolute)",
+                     "weight_int": "int64 (6, 3): [core.C8] integer weights (rows sum to 2**16)",
+                     "centre": "int64 (6,): centre = mean_idx[e, j*] // M with j* = argmax_j weight_int[e, j] (ties: lowest j), [core.table_gmm]",
+                     "freqs": "uint32 (6, 2R+2): per element e the [core.table_gmm] table: C_i = (sum_j weight_int[e, j] * C_gauss(n_ij)) >> 16 with n_ij = 2M (i - R) - M - 2 (mean_idx[e, j] - M centre[e]), masses, escape mass and [core.C3] as in [core.table_gaussian]"},
     ),
     Vector(
         id="core.entropy.table_factorized",
@@ -343,6 +416,10 @@ VECTORS = [
         make_inputs=_factorized_param_arrays, run=_fact_table_run, params={"radius": 16},
         rules={"freqs": allclose(rtol=0, atol=2)},
         description="checkpoint-time integer tables of a fixed factorized density (float evaluation: +-2 counts)",
+        params_doc={"radius": "R of the tables ([core.C2]; K = 2R+2 = 34)"},
+        inputs_doc=_FACT_DOCS,
+        outputs_doc={"freqs": "uint32 (3, 34): per channel the [core.C9] table: median by 80 bisection steps on [-1e6, 1e6], o = round_half_even(median), C_i = clip(round_half_even(c(o + i - R - 1/2) * 2**32), 0, 2**32) for i = 0..2R+1 made monotone by a running maximum, then masses/escape/[core.C3] as [core.table_gaussian]; tolerance +-2 counts (float evaluation)",
+                     "offsets": "int64 (3,): o_c per channel, exact"},
     ),
     Vector(
         id="core.entropy.stream_gaussian_escape",
@@ -351,6 +428,16 @@ VECTORS = [
         make_inputs=_stream_inputs, run=_stream_run,
         params={"radius": 64, "mean_grid": 2, "family": "gaussian"},
         description="Gaussian conditional + escape: indices, symbols, ANS bytes, escape payload, decoded latents",
+        params_doc={"radius": _TABLE_PARAMS["radius"], "mean_grid": _TABLE_PARAMS["mean_grid"], "family": _TABLE_PARAMS["family"]},
+        inputs_doc={"y": "int64 (64,): integer latents, four of them far outside the support (2**62+12345, -2**63+1, 700, -5000)",
+                    "mean": "float64 (64,): means mu", "scale": "float64 (64,): scales sigma"},
+        outputs_doc={"scale_idx": "int64 (64,): [core.C4] scale_idx(scale)",
+                     "mean_idx": "int64 (64,): [core.C5] round_half_even(mean * M)",
+                     "symbols": "int32 (64,): per element, residual r = y - mean_idx // M mapped by [core.C7]: r + R if |r| <= R, else the escape symbol 2R+1",
+                     "table_idx": "int32 (64,): table = scale_idx * M + (mean_idx mod M) into table_set(family, R, M) (64 M tables of [core.table_gaussian])",
+                     "ans": "[core.ans_bytes] stream of one group (symbols, the 64 M tables, table_idx) encoded by [core.ans] in [core.ans_order]",
+                     "escape": "[core.C7] escape payload of the escaped residuals in element order: Exp-Golomb-0 of |r| - R - 1 then a sign bit, MSB first, zero-padded",
+                     "decoded": "int64 (64,): y decoded back from ans + escape (equals y)"},
     ),
     Vector(
         id="core.entropy.stream_mixture",
@@ -358,6 +445,12 @@ VECTORS = [
         function="ref.core.entropy_models.encode_mixture",
         make_inputs=_mix_stream_inputs, run=_mix_stream_run, params={"radius": 20, "mean_grid": 4},
         description="2-component mixture coding: ANS bytes and escape payload",
+        params_doc={"radius": _TABLE_PARAMS["radius"], "mean_grid": _TABLE_PARAMS["mean_grid"]},
+        inputs_doc={"y": "int64 (32,): integer latents (y[3] = 99999 escapes)",
+                    "weights": "float64 (32, 2): mixture weights", "means": "float64 (32, 2): component means",
+                    "scales": "float64 (32, 2): component scales"},
+        outputs_doc={"ans": "[core.ans_bytes] stream of one group: element e coded with its own [core.table_gmm] table (table index e) from the [core.C8]/[core.C4]/[core.C5] indices of (weights, scales, means), residual y - centre mapped by [core.C7]",
+                     "escape": "[core.C7] escape payload of the escaped residuals in element order"},
     ),
 ]
 

@@ -78,6 +78,21 @@ def _f64(d: dict) -> dict:
     return {k: np.asarray(v, dtype=np.float64) for k, v in d.items()}
 
 
+_QUALITY_OUT = {
+    "psnr": "float64 (1,): PSNR(a, b) of [core.psnr] with one MSE over all H*W*C samples and peak 255 ([core.C10]), dB",
+    "ms_ssim": "float64 (1,): MS-SSIM(a, b) of [core.ms_ssim] in the pytorch_msssim convention of [core.C11] (window table, valid filtering, zero-padded pooling of odd sides, ReLU), mean over channels",
+    "ssim": "float64 (1,): single-scale SSIM: channel mean of ssim at scale 1 of [core.ms_ssim] (no ReLU)",
+}
+_BD_IN = {"rate_anchor": "float64: anchor rates R_k in bpp (> 0)", "psnr_anchor": "float64: anchor PSNR D_k in dB",
+          "rate_test": "float64: test-codec rates in bpp", "psnr_test": "float64: test-codec PSNR in dB"}
+_BD_OUT = {
+    "bd_rate_cubic": "float64 (1,): [core.bd_rate] in percent with the cubic fit of [core.C12] (least-squares cubic r = f(D), r = log10 R, integrated over the overlap of the D ranges)",
+    "bd_psnr_cubic": "float64 (1,): [core.bd_psnr] in dB with the cubic fit (D = f(r), overlap of the log-rate ranges)",
+    "bd_rate_pchip": "float64 (1,): [core.bd_rate] with the pchip (Fritsch-Butland) interpolant of [core.C12]",
+    "bd_psnr_pchip": "float64 (1,): [core.bd_psnr] with the pchip interpolant",
+}
+
+
 VECTORS = [
     Vector(
         id="core.metrics.rgb_odd_169x177",
@@ -89,6 +104,9 @@ VECTORS = [
         make_inputs=_rgb_inputs,
         run=_quality,
         default_rule=METRIC_RULE,
+        inputs_doc={"a": "uint8 (169, 177, 3): reference RGB image (crop of ref/data/demo.png)",
+                    "b": "uint8 (169, 177, 3): distorted image (a coarsely quantised, plus integer noise)"},
+        outputs_doc=_QUALITY_OUT,
     ),
     Vector(
         id="core.metrics.gray_odd_171x163",
@@ -98,6 +116,9 @@ VECTORS = [
         make_inputs=_gray_inputs,
         run=_quality,
         default_rule=METRIC_RULE,
+        inputs_doc={"a": "uint8 (171, 163): reference single-channel image (C = 1)",
+                    "b": "uint8 (171, 163): a plus integer noise in [-20, 20], clipped"},
+        outputs_doc=_QUALITY_OUT,
     ),
     Vector(
         id="core.metrics.avg_pool_odd",
@@ -107,6 +128,8 @@ VECTORS = [
                     "of odd sides, divide by 4): exact",
         make_inputs=lambda: {"x": np.arange(35, dtype=np.int32).reshape(5, 7) * 4 + 1},
         run=_pool,
+        inputs_doc={"x": "int32 (5, 7): x[i, j] = 4 (7 i + j) + 1"},
+        outputs_doc={"pooled": "float64 (3, 4): the [core.C11] pooling step: one zero row and one zero column prepended (odd sides), then out[i, j] = mean of the 2x2 block (2i..2i+1, 2j..2j+1) of the padded image, zeros counted"},
     ),
     Vector(
         id="core.metrics.bpp_cases",
@@ -118,6 +141,9 @@ VECTORS = [
                              "width": np.array([1, 3, 736, 736, 4096], dtype=np.int64)},
         run=_bpp,
         default_rule=allclose(rtol=1e-15, atol=0.0),
+        inputs_doc={"nbytes": "int64 (5,): container sizes in bytes", "height": "int64 (5,): image heights H in pixels",
+                    "width": "int64 (5,): image widths W in pixels"},
+        outputs_doc={"bpp": "float64 (5,): [core.bpp] 8 * nbytes[i] / (height[i] * width[i]) per case"},
     ),
     Vector(
         id="core.metrics.bd_peer_pair",
@@ -128,6 +154,8 @@ VECTORS = [
         make_inputs=lambda: _f64(PEER_PAIR),
         run=_bd,
         default_rule=BD_RULE,
+        inputs_doc={k: v + " (4 points)" for k, v in _BD_IN.items()},
+        outputs_doc=_BD_OUT,
     ),
     Vector(
         id="core.metrics.bd_uneven_points",
@@ -143,5 +171,9 @@ VECTORS = [
         }),
         run=_bd,
         default_rule=BD_RULE,
+        inputs_doc={"rate_anchor": _BD_IN["rate_anchor"] + " (5 points, decreasing order: sort by the abscissa first)",
+                    "psnr_anchor": _BD_IN["psnr_anchor"] + " (5 points)",
+                    "rate_test": _BD_IN["rate_test"] + " (4 points)", "psnr_test": _BD_IN["psnr_test"] + " (4 points)"},
+        outputs_doc=_BD_OUT,
     ),
 ]

@@ -85,6 +85,12 @@ def _demo(inputs, seed: int, stream: int) -> dict:
             "cards": np.array(cards, dtype=np.uint32), "final_state_inc": _state(rng)}
 
 
+_SEED = "u64 seed (initstate) of Pcg32(seed, stream), [core.prng_seed]"
+_STREAM = "u64 stream (initseq) of Pcg32(seed, stream), [core.prng_seed]"
+_FINAL = "uint64 (2,): [state, inc] of the generator after all the draws above"
+_SEEDED = "uint64 (2,): [state, inc] right after seeding Pcg32(seed, stream) ([core.prng_seed])"
+
+
 VECTORS = [
     Vector(
         id="core.prng.demo_seed42_stream54",
@@ -96,6 +102,15 @@ VECTORS = [
         make_inputs=lambda: {},
         run=_demo,
         params={"seed": 42, "stream": 54},
+        params_doc={"seed": _SEED, "stream": _STREAM},
+        outputs_doc={
+            "u32": "uint32 (6,): the first 6 [core.prng_next] outputs after seeding",
+            "again": "uint32 (6,): advance(-6) ([core.prng_advance], delta 2**64-6) rewinds the generator; the next 6 outputs (= u32)",
+            "coins": "uint32 (65,): then 65 draws bounded(2) ([core.prng_bounded]), in order",
+            "rolls": "uint32 (33,): then 33 values bounded(6) + 1",
+            "cards": "uint32 (52,): then a Fisher-Yates shuffle of cards = [0, 1, ..., 51]: for i = 52, 51, ..., 2: j = bounded(i); swap cards[j] and cards[i-1] (j may equal i-1); the array after the last swap (card c: rank c // 4, suit c % 4)",
+            "final_state_inc": _FINAL,
+        },
     ),
     Vector(
         id="core.prng.stream_seed42_stream54_n1000",
@@ -105,6 +120,10 @@ VECTORS = [
         make_inputs=lambda: {},
         run=_stream,
         params={"seed": 42, "stream": 54, "count": 1000},
+        params_doc={"seed": _SEED, "stream": _STREAM, "count": "number of outputs"},
+        outputs_doc={"seeded_state_inc": _SEEDED,
+                     "u32": "uint32 (count,): the first count [core.prng_next] outputs after seeding",
+                     "final_state_inc": _FINAL},
     ),
     Vector(
         id="core.prng.stream_extreme_seeds",
@@ -114,6 +133,11 @@ VECTORS = [
         make_inputs=lambda: {},
         run=_stream,
         params={"seed": 18446744073709551615, "stream": 18446744073709551615, "count": 257},
+        params_doc={"seed": _SEED + "; here 2**64-1", "stream": _STREAM + "; here 2**64-1 (the top bit is shifted out of inc)",
+                    "count": "number of outputs"},
+        outputs_doc={"seeded_state_inc": _SEEDED,
+                     "u32": "uint32 (count,): the first count [core.prng_next] outputs after seeding",
+                     "final_state_inc": _FINAL},
     ),
     Vector(
         id="core.prng.bounded_mixed",
@@ -125,6 +149,10 @@ VECTORS = [
              3_000_000_000, 2**32 - 1] * 8, dtype=np.uint32)},
         run=_bounded,
         params={"seed": 7, "stream": 3},
+        params_doc={"seed": _SEED, "stream": _STREAM},
+        inputs_doc={"bounds": "uint32 (112,): the bound n of each draw (14 values, 1 .. 2**32-1, repeated 8 times)"},
+        outputs_doc={"values": "uint32 (112,): one generator Pcg32(seed, stream); values[i] = bounded(bounds[i]) ([core.prng_bounded]) drawn in order i = 0, 1, ... (each call may consume several outputs)",
+                     "final_state_inc": _FINAL},
     ),
     Vector(
         id="core.prng.bounded_array_2pow31p1",
@@ -134,6 +162,9 @@ VECTORS = [
         make_inputs=lambda: {},
         run=_bounded_array,
         params={"seed": 2026, "stream": 11, "n": 2**31 + 1, "count": 1000},
+        params_doc={"seed": _SEED, "stream": _STREAM, "n": "the bound of every draw", "count": "number of draws"},
+        outputs_doc={"values": "uint32 (count,): count successive draws bounded(n) ([core.prng_bounded]) from Pcg32(seed, stream); threshold = 2**32 mod n, so about half the outputs are rejected",
+                     "final_state_inc": _FINAL},
     ),
     Vector(
         id="core.prng.advance_deltas",
@@ -145,6 +176,10 @@ VECTORS = [
             [0, 1, 2, 6, 1000, 123456789, 2**32, 2**63, 2**64 - 6, 2**64 - 1], dtype=np.uint64)},
         run=_advance,
         params={"seed": 42, "stream": 54},
+        params_doc={"seed": _SEED, "stream": _STREAM},
+        inputs_doc={"deltas": "uint64 (10,): jump distances, read mod 2**64 (2**64 - 6 is 6 steps back)"},
+        outputs_doc={"state_after": "uint64 (10,): for each delta independently (not cumulative): a fresh Pcg32(seed, stream), then advance(delta) ([core.prng_advance]); the state after the jump",
+                     "next_u32": "uint32 (10,): the [core.prng_next] output drawn right after that jump (= output number delta + 1 of the fresh generator, counting from 1)"},
     ),
     Vector(
         id="core.prng.uniform01_n256",
@@ -154,6 +189,9 @@ VECTORS = [
         make_inputs=lambda: {},
         run=_uniform,
         params={"seed": 5, "stream": 0, "count": 256},
+        params_doc={"seed": _SEED, "stream": _STREAM, "count": "number of values"},
+        outputs_doc={"uniform01": "float64 (count,): (next_u32() >> 8) * 2**-24 ([core.prng_uniform01]) for count successive outputs; exact",
+                     "final_state_inc": _FINAL},
     ),
     Vector(
         id="core.prng.derive_seed_cases",
@@ -164,5 +202,9 @@ VECTORS = [
         make_inputs=lambda: {},
         run=_derive,
         params={"seed": 1234, "cases": DERIVE_CASES},
+        params_doc={"seed": "u64 parent seed of derive_seed ([core.prng_derive])",
+                    "cases": "list of label lists; a label is a JSON integer (u64, encoded 0x00 + 8 bytes LE) or a JSON string (UTF-8, encoded 0x01 + u32le length + bytes)"},
+        outputs_doc={"derived_seed": "uint64 (10,): derive_seed(seed, *cases[i]) ([core.prng_derive]) for each case i",
+                     "first4_stream0": "uint32 (10, 4): the first 4 [core.prng_next] outputs of Pcg32(derived_seed[i], 0)"},
     ),
 ]
