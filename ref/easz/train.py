@@ -2,21 +2,24 @@
 
 ``codecref train easz --steps N --out PATH --seed S`` (see docs/model-card-easz.md).
 
-* Data (DESIGN "Data and weights"): ONLY skimage.data astronaut, chelsea, coffee,
-  rocket, immunohistochemistry and sklearn ``load_sample_images()`` china, flower.
-  Each is pre-resized (Pillow bicubic) to the scales 1, 0.75, 0.5; a training crop
-  is an S x S window (S a multiple of n) of a uniformly chosen image and scale at a
-  uniform position, flipped left-right and/or up-down with probability 1/2 each.
+* Data (spec/data.md): S x S crops (S a multiple of n) from ref.data.crops.CropStream:
+  the corpus' training split plus the seven bundled photographs (skimage.data astronaut,
+  chelsea, coffee, rocket, immunohistochemistry; sklearn china, flower), image chosen
+  by area, uniform position, flipped left-right and/or up-down with probability 1/2
+  each, photographs with short side >= 1400 halved.  (Checkpoints before the corpus used
+  the seven photographs at scales 1, 0.75, 0.5 only; ``build_pyramid`` keeps that recipe.)
 * Masks: every b x b sub-patch is erased independently with probability r
-  (erase ratio, 0.25 as the paper), i.e. "randomly generated erase masks".
+  (erase ratio, 0.25 as the paper), i.e. "randomly generated erase masks"; the number of
+  erased sub-patches per patch is Binomial(T, r), not the paper's fixed k (easz.C30).
 * Loss: eq. 2 (:mod:`ref.easz.loss`), L1 over the batch + 0.3 * LPIPS-VGG.  On CPU the
   LPIPS term may be estimated on the first k crops of the (random) batch
   (``--lpips-images k``), an unbiased estimate of its batch mean.
 * Optimiser: optax AdamW, peak lr 2.8e-4, weight decay 0.05 on matrices only
   (not on biases / LayerNorm), linear warm-up over min(200, steps/10) steps then cosine
   decay to 0.1 * peak; gradients clipped to global norm 1.
-* Randomness: ``numpy.random.default_rng(seed)`` (init, crops, flips, masks).  This is
-  training-time randomness only; codec masks use ref.core.prng.
+* Randomness: crops from numpy PCG64(seed), masks from PCG64([seed, 1]) (ref.training.loop
+  ArrayStream), init from ``seed``; both generator states are in the resumable training
+  state ``<out>.state``.  This is training-time randomness only; codec masks use ref.core.prng.
 """
 
 from __future__ import annotations
@@ -103,7 +106,7 @@ def interpolation_base(crops: np.ndarray, keep: np.ndarray, cfg: ModelConfig) ->
     return out
 
 
-@implements("easz.C27")
+@implements("easz.C27", "easz.C30")
 def random_keep(rng: np.random.Generator, shape: tuple[int, ...], ratio: float) -> np.ndarray:
     """Training mask: every sub-patch erased independently, keep = (U[0,1) >= r), U from
     ``rng.random(shape)`` (numpy PCG64 stream of the training seed)."""
@@ -188,59 +191,78 @@ def save_checkpoint(path, params, cfg: ModelConfig, meta: dict) -> None:
     os.replace(tmp, path)
 
 
+def make_batch_fn(erase_ratio: float, cfg: ModelConfig):
+    """uint8 crops (B, S, S, 3) + mask generator -> (crops float32, keep masks, easz.C16 base
+    or None): masks from ``random_keep(rng, (B, (S/n)^2, T), r)``."""
+
+    def fn(u8: np.ndarray, rng: np.random.Generator):
+        crops = u8.astype(np.float32)
+        keep = random_keep(rng, (crops.shape[0], (crops.shape[1] // cfg.n) ** 2, cfg.tokens), erase_ratio)
+        base = interpolation_base(crops, keep, cfg) if cfg.residual else np.zeros((crops.shape[0], 0), np.float32)
+        return crops, keep, base
+
+    return fn
+
+
 def train(*, steps: int, out: str, seed: int, cfg: ModelConfig, batch: int = 48, crop: int = 32,
           erase_ratio: float = 0.25, lam: float = loss_mod.LAMBDA, lpips_images: int | None = None,
           lpips_weights: str | None = None, lr: float = 2.8e-4, weight_decay: float = 0.05,
           log: str | None = None, checkpoint_every: int = 250, time_limit: float | None = None,
-          stop_at: int | None = None, echo=print) -> dict:
+          stop_at: int | None = None, echo=print, corpus=None, init_from: str | None = None) -> dict:
+    """Train (or continue: the resumable state is ``<out>.state``) and write ``out``."""
+    from ref.data.crops import CropStream
+    from ref.data.datasets import corpus_hint, corpus_train_paths
+    from ref.training import loop
+
     if crop % cfg.n or crop < 16:
         raise InputError(f"--crop {crop} must be a multiple of n={cfg.n} and >= 32 (LPIPS-VGG needs >= 16)")
     if not 0.0 < erase_ratio < 1.0:
         raise InputError("--erase-ratio must be in (0, 1)")
-    rng = np.random.default_rng(seed)
+    t0 = time.time()
     params = {k: jnp.asarray(v) for k, v in init_params(seed, cfg).items()}
+    if init_from:
+        from ref.easz.recon import load_checkpoint
+
+        p0, c0 = load_checkpoint(init_from)
+        if c0 != cfg:
+            raise InputError(f"--init-from {init_from}: another model configuration")
+        params = {k: jnp.asarray(v, jnp.float32) for k, v in p0.items()}
     lp = None
     if lam > 0:
         lp = {k: jnp.asarray(v) for k, v in lpips_mod.load_params(lpips_weights).items()}
-    pyramid = build_pyramid(training_images(), crop)
+    n_corpus = len(corpus_train_paths(corpus))
+    if not n_corpus:
+        echo(corpus_hint())
+    data_desc = f"corpus train split ({n_corpus} photos) + {len(TRAIN_IMAGES)} bundled photographs"
+    stream = loop.ArrayStream(CropStream(crop, seed, root=corpus), batch, make_batch_fn(erase_ratio, cfg), seed)
     opt = make_optimizer(steps, lr, weight_decay)
     opt_state = opt.init(params)
-    step = make_train_step(cfg, opt, lp, lam, lpips_images)
+    raw = make_train_step(cfg, opt, lp, lam, lpips_images)
+
+    def step_fn(p, o, b, s):
+        crops, keep, base = b
+        p, o, tot, a, q = raw(p, o, crops, keep, base if cfg.residual else None)
+        return p, o, {"loss": tot, "l1": a, "lpips": q}
+
     meta = dict(steps=steps, seed=seed, batch=batch, crop=crop, erase_ratio=erase_ratio, lam=lam,
                 lpips_images=lpips_images if lpips_images is not None else batch, lr=lr,
-                weight_decay=weight_decay, params=param_count(params),
-                train_images=",".join(TRAIN_IMAGES), command=f"codecref train easz --steps {steps} --seed {seed} --n {cfg.n} --b {cfg.b} --dim {cfg.dim} "
+                weight_decay=weight_decay, params=param_count(params), data=data_desc,
+                augment="random crop (image chosen by area), flips; short side >= 1400 halved",
+                init_from=init_from or "random (easz.C20)",
+                command=f"codecref train easz --steps {steps} --seed {seed} --n {cfg.n} --b {cfg.b} --dim {cfg.dim} "
                 f"--heads {cfg.heads} {'--residual' if cfg.residual else '--no-residual'} --batch {batch} --crop {crop} --erase-ratio {erase_ratio} "
-                f"--lpips-lambda {lam} --lpips-images {lpips_images or 0}")
-    logf = open(log, "a") if log else None
-    t0 = time.time()
-    hist = []
-    acc = np.zeros(3)
-    for it in range(1, steps + 1):
-        crops, keep = sample_batch(rng, pyramid, batch, crop, erase_ratio, cfg)
-        base = interpolation_base(crops, keep, cfg) if cfg.residual else None
-        params, opt_state, tot, a, p = step(params, opt_state, crops, keep, base)
-        acc += np.array([float(tot), float(a), float(p)])
-        if it % 25 == 0 or it == steps:
-            n_acc = 25 if it % 25 == 0 else it % 25
-            rec = dict(step=it, loss=acc[0] / n_acc, l1=acc[1] / n_acc, lpips=acc[2] / n_acc,
-                       sec=round(time.time() - t0, 1))
-            acc[:] = 0
-            hist.append(rec)
-            line = json.dumps(rec)
-            echo(line)
-            if logf:
-                logf.write(line + "\n")
-                logf.flush()
-        over = (time_limit is not None and time.time() - t0 > 60 * time_limit) or (stop_at is not None and it >= stop_at)
-        if it % checkpoint_every == 0 or it == steps or over:
-            save_checkpoint(out, params, cfg, {**meta, "trained_steps": it, "train_seconds": round(time.time() - t0)})
-        if over:
-            echo(f"stopped after {it} of {steps} steps (time limit / --stop-at)")
-            break
-    if logf:
-        logf.close()
-    return {"params": params, "history": hist, "seconds": time.time() - t0, "steps": it}
+                f"--lpips-lambda {lam} --lpips-images {lpips_images or 0}" + (f" --init-from {init_from}" if init_from else ""))
+    echo(f"easz train: {param_count(params)} params, steps={steps} seed={seed} batch={batch} crop={crop}; "
+         f"data: {data_desc}")
+    res = loop.run(step_fn=step_fn, params=params, opt_state=opt_state, data=stream, steps=steps,
+                   state_path=Path(str(out) + ".state"), meta={"seed": seed}, log_every=25,
+                   checkpoint_every=checkpoint_every, time_limit_s=60 * time_limit if time_limit else None,
+                   stop_at=stop_at, log_path=log, echo=echo)
+    save_checkpoint(out, jax.device_get(res["params"]), cfg,
+                    {**meta, "trained_steps": res["step"], "resumed_from": res["resumed_from"],
+                     "train_seconds_this_process": round(time.time() - t0)})
+    hist = [dict(h, sec=h["elapsed_s"]) for h in res["history"]]
+    return {"params": res["params"], "history": hist, "seconds": time.time() - t0, "steps": res["step"]}
 
 
 @click.command("easz", context_settings={"help_option_names": ["-h", "--help"]})
@@ -265,12 +287,16 @@ def train(*, steps: int, out: str, seed: int, cfg: ModelConfig, batch: int = 48,
 @click.option("--weight-decay", type=float, default=0.05, show_default=True)
 @click.option("--log", type=click.Path(dir_okay=False), default=None, help="append JSON lines here")
 @click.option("--checkpoint-every", type=int, default=250, show_default=True)
+@click.option("--corpus", type=click.Path(file_okay=False), default=None,
+              help="photo corpus directory (default $CODECREF_CORPUS or <repo>/corpus)")
+@click.option("--init-from", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="start from this checkpoint (same configuration) instead of a random init")
 @click.option("--time-limit", type=float, default=None, help="stop (and save) after this many minutes")
 @click.option("--stop-at", type=int, default=None,
               help="stop (and save) after this many steps of the --steps schedule (reproduces a time-limited run)")
 def train_command(steps, out, seed, n, b, dim, heads, residual, batch, crop, erase_ratio, lam, lpips_images,
-                  lpips_weights, lr, weight_decay, log, checkpoint_every, time_limit, stop_at):
-    """Train the Easz reconstruction model (eq. 2) on the seven training photographs."""
+                  lpips_weights, lr, weight_decay, log, checkpoint_every, corpus, init_from, time_limit, stop_at):
+    """Train the Easz reconstruction model (eq. 2) on the training split (resumable: rerun to continue)."""
     if steps < 1:
         raise InputError("--steps must be >= 1")
     try:
@@ -280,5 +306,5 @@ def train_command(steps, out, seed, n, b, dim, heads, residual, batch, crop, era
     res = train(steps=steps, out=out, seed=seed, cfg=cfg, batch=batch, crop=crop, erase_ratio=erase_ratio,
                 lam=lam, lpips_images=lpips_images or None, lpips_weights=lpips_weights, lr=lr,
                 weight_decay=weight_decay, log=log, checkpoint_every=checkpoint_every,
-                time_limit=time_limit, stop_at=stop_at, echo=click.echo)
+                time_limit=time_limit, stop_at=stop_at, echo=click.echo, corpus=corpus, init_from=init_from)
     click.echo(f"trained {res['steps']} of {steps} steps in {res['seconds']:.0f} s -> {out}")
