@@ -7,39 +7,29 @@ Three layers (DESIGN "Determinism"):
    return P(y_hat) of the quantised/noisy latent; the rate term is -log2 of it.
 2. **The seam** (NumPy, float -> int): :func:`scale_index`, :func:`mean_index`,
    :func:`conditional_indices`, :func:`gmm_indices`.  Whatever network produces the entropy
-   parameters ends here; from this point on everything is integer.  Integer networks (Balle,
-   Johnston, Minnen 2019) will later output these indices directly.
+   parameters ends here; from this point on everything is integer.  A float network in front
+   of the seam is not portable (one ulp at a bin boundary flips an index, [core.C32]); the
+   integer hyper-synthesis (spec/core-intnet.md) outputs these indices directly.
 3. **Coding** (integers only): tables from :mod:`ref.core.tables`, escape from
    :mod:`ref.core.escape`, the ANS coder from :mod:`ref.core.ans`.
 
 Factorized density tables are made once per checkpoint from the float model
 (:func:`factorized_tables`, [core.C9]) and stored as integers in the checkpoint.
 
-Typical use in a hyperprior codec (encoder; the decoder mirrors it with ``decode_*``)::
+Typical use in a mean-scale hyperprior codec (``ref.core.hyperprior`` does exactly this)::
 
-    from ref.core import ans, entropy_models as E
-    from ref.core.quantization import to_symbols
-
-    z_hat = to_symbols(z)                                    # (..., Cz) int64
-    g_z, esc_z = E.encode_factorized(z_hat, eb_tables, eb_offsets)   # tables from the checkpoint
-    mu, sigma = hyper_synthesis(z_hat)                       # float network (the drift source)
-    sidx, midx = E.conditional_indices(mu, sigma, mean_grid=1)        # <- the seam: integers now
-    y_hat = to_symbols(y)
-    g_y, esc_y = E.encode_conditional(y_hat, sidx, midx)     # radius 1024, Gaussian
-    data = ans.encode_groups(g_z + g_y)                      # one ANS stream, groups in order
-    # store data, esc_z, esc_y as three container sections
-
-    dec = ans.AnsDecoder(data)
-    z_hat = E.decode_factorized(dec, z_shape, eb_tables, eb_offsets, esc_z)
-    sidx, midx = E.conditional_indices(*hyper_synthesis(z_hat), mean_grid=1)
-    y_hat = E.decode_conditional(dec, sidx, midx, esc_y)
-    dec.finish()
+    z_hat = to_symbols(z)                                        # (..., Cz) int64
+    g_z, esc_z = E.encode_factorized(z_hat, z_tables, z_offsets) # tables from the checkpoint
+    idx = indices_fn(z_hat)          # ConditionalIndices: integer path (spec/core-intnet.md)
+    r = E.quantize_conditional(y, idx)                           # r = round(y - mean_idx/M)
+    g_y, esc_y = E.encode_conditional(r, idx)                    # zero-mean table of scale_idx
+    # decoder: r = E.decode_conditional(dec, idx, esc_y); y_hat = E.dequantize_conditional(r, idx)
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from ref.core import runtime as _runtime
 
@@ -58,6 +48,8 @@ from ref.core.registry import implements
 SCALE_BOUND = 0.11          # CompressAI GaussianConditional scale_bound (= scale_table[0])
 LIKELIHOOD_BOUND = 1e-9     # CompressAI likelihood_lower_bound
 DEFAULT_RADIUS = 1024       # default support [-R, R] of the Gaussian/Laplace table sets
+DEFAULT_MEAN_GRID = 8       # [core.C5]: M = 8 costs +0.06% rate vs an exact mean, M = 1 +7.4% (spec)
+MAX_MEAN_GRID = 1024
 
 
 # =========================================================================== 1. likelihoods
@@ -208,11 +200,13 @@ def scale_index(scale) -> np.ndarray:
 
 
 @implements("core.C5")
-def mean_index(mean, mean_grid: int = 1) -> np.ndarray:
+def mean_index(mean, mean_grid: int = DEFAULT_MEAN_GRID) -> np.ndarray:
     """Mean index ([core.C5]): mean_idx = round_half_even(mean * M) (int64), M = mean_grid.
 
     (mean * M is computed in float64; exact for M a power of two.)  |mean_idx| < 2**40.
     """
+    if not 1 <= int(mean_grid) <= MAX_MEAN_GRID:
+        raise InputError(f"mean grid {mean_grid} outside 1..{MAX_MEAN_GRID}")
     mu = _finite(mean, "mean") * float(mean_grid)
     if mu.size and np.abs(mu).max() >= 2.0**40:
         raise InputError("mean too large for the mean grid (|mean * M| >= 2**40)")
@@ -220,20 +214,91 @@ def mean_index(mean, mean_grid: int = 1) -> np.ndarray:
 
 
 @implements("core.C5")
-def split_mean(mean_idx, mean_grid: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def split_mean(mean_idx, mean_grid: int) -> tuple[np.ndarray, np.ndarray]:
     """mean_idx -> (q, m): q = floor(mean_idx / M), m = mean_idx - M q in [0, M) ([core.C5])."""
     mi = _int_array(mean_idx, "mean_idx")
     q = np.floor_divide(mi, mean_grid)
     return q, mi - mean_grid * q
 
 
-def conditional_indices(mean, scale, mean_grid: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Float (mean, scale) -> integer (scale_idx, mean_idx): the decoder-side seam."""
-    return scale_index(scale), mean_index(mean, mean_grid)
+class ConditionalIndices(NamedTuple):
+    """Integer entropy parameters of a Gaussian/Laplace conditional, carrying their mean grid.
+
+    scale_idx: int64 (...), index into the [core.C4] scale table (0..63).
+    mean_idx:  int64 (...), mean on the grid 1/mean_grid ([core.C5]): mu_g = mean_idx / M.
+    mean_grid: M (1..1024).  Every function that takes these checks M; an index computed on
+               one grid and used on another is an InputError, never a silent round trip.
+    Produced by :func:`conditional_indices` (float path) or an integer network
+    (``ConditionalIndices(scale_idx, mean_idx, int(p_int["mean_grid"]))``).
+    """
+
+    scale_idx: np.ndarray
+    mean_idx: np.ndarray
+    mean_grid: int
+
+    def checked(self, mean_grid: int | None = None) -> "ConditionalIndices":
+        """Validated copy (int64 arrays of one shape, scale_idx in 0..63, M in 1..1024);
+        ``mean_grid``, when given, must equal self.mean_grid."""
+        M = int(self.mean_grid)
+        if not 1 <= M <= MAX_MEAN_GRID:
+            raise InputError(f"mean grid {M} outside 1..{MAX_MEAN_GRID}")
+        if mean_grid is not None and int(mean_grid) != M:
+            raise InputError(f"indices are on mean grid {M}, expected grid {int(mean_grid)}")
+        s, m = _int_array(self.scale_idx, "scale_idx"), _int_array(self.mean_idx, "mean_idx")
+        if s.shape != m.shape:
+            raise InputError(f"scale_idx shape {s.shape} != mean_idx shape {m.shape}")
+        if s.size and (s.min() < 0 or s.max() >= T.n_scales()):
+            raise InputError(f"scale index out of range [0, {T.n_scales() - 1}]")
+        if m.size and np.abs(m).max() >= 2**40:
+            raise InputError("mean index out of range (|mean_idx| >= 2**40)")
+        return ConditionalIndices(s, m, M)
+
+    def crop(self, shape) -> "ConditionalIndices":
+        """The leading block of ``shape`` (e.g. h_s output cropped to y's (N, H, W, C))."""
+        sl = tuple(slice(0, int(n)) for n in shape)
+        if len(shape) != np.ndim(self.scale_idx) or any(int(n) > d for n, d in zip(shape, np.shape(self.scale_idx))):
+            raise InputError(f"cannot crop indices of shape {np.shape(self.scale_idx)} to {tuple(shape)}")
+        return ConditionalIndices(np.asarray(self.scale_idx)[sl], np.asarray(self.mean_idx)[sl], self.mean_grid)
+
+
+def conditional_indices(mean, scale, mean_grid: int = DEFAULT_MEAN_GRID) -> ConditionalIndices:
+    """Float (mean, scale) -> ConditionalIndices(scale_index(scale), mean_index(mean, M), M):
+    the float path of the decoder-side seam ([core.C4], [core.C5]).  Decoders of shipped
+    codecs use the integer path instead (spec/core-intnet.md), see [core.C32]."""
+    return ConditionalIndices(scale_index(scale), mean_index(mean, mean_grid), int(mean_grid)).checked()
+
+
+@implements("core.C31")
+def quantize_conditional(y, indices: ConditionalIndices) -> np.ndarray:
+    """The quantiser of a mean-scale conditional ([core.C31]), encoder side:
+
+        mu_g = mean_idx / M,   r = round_half_even(y - mu_g)      (int64, the coded integer)
+
+    y: float latent (any shape = indices' shape), evaluated in float64 (y widened exactly,
+    mean_idx / M exact for M a power of two).  Returns int64 r.  Non-finite y -> InputError.
+    """
+    idx = indices.checked()
+    y = _finite(y, "y")
+    if y.shape != idx.mean_idx.shape:
+        raise InputError(f"y shape {y.shape} != indices shape {idx.mean_idx.shape}")
+    return np.rint(y - idx.mean_idx / float(idx.mean_grid)).astype(np.int64)
+
+
+@implements("core.C31")
+def dequantize_conditional(r, indices: ConditionalIndices, dtype=np.float32) -> np.ndarray:
+    """Decoder reconstruction ([core.C31]): y_hat = (M * r + mean_idx) / M, evaluated exactly
+    as an int64 numerator, divided in float64 (correctly rounded) and cast to ``dtype``.
+
+    r: int64 (the decoded integers); returns ``dtype`` array of the same shape.
+    """
+    idx = indices.checked()
+    r = _int_array(r, "r")
+    num = r * idx.mean_grid + idx.mean_idx
+    return (num.astype(np.float64) / float(idx.mean_grid)).astype(dtype)
 
 
 @implements("core.C5")
-def table_index(scale_idx, mean_idx, mean_grid: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def table_index(scale_idx, mean_idx, mean_grid: int) -> tuple[np.ndarray, np.ndarray]:
     """(scale_idx, mean_idx) -> (table index s*M + m into ``tables.table_set``, centre q)."""
     q, m = split_mean(mean_idx, mean_grid)
     s = _int_array(scale_idx, "scale_idx")
@@ -276,33 +341,44 @@ def gmm_indices(weights, means, scales, mean_grid: int) -> tuple[np.ndarray, np.
 
 
 # =========================================================================== 3. coding glue
-def encode_conditional(y, scale_idx, mean_idx, *, radius: int = DEFAULT_RADIUS, mean_grid: int = 1,
-                       family: str = "gaussian") -> tuple[list, bytes]:
-    """Integer latents y with integer (scale_idx, mean_idx) -> (ANS groups, escape payload).
+@implements("core.C31")
+def encode_conditional(r, indices: ConditionalIndices, *, radius: int = DEFAULT_RADIUS, family: str = "gaussian",
+                       mean_grid: int | None = None) -> tuple[list, bytes]:
+    """Coded integers r (from :func:`quantize_conditional`) -> (ANS groups, escape payload).
 
-    Residual r = y - q coded with table s*M + m of ``tables.table_set(family, R, M)``.
-    y, scale_idx, mean_idx: int arrays of one shape.  Feed the groups to ans.encode_groups.
+    r[e] is coded with the zero-mean table scale_idx[e] of ``tables.table_set(family, R, 1)``
+    ([core.C31]: the mean went into the quantiser, r is centred on 0), escapes per [core.C7].
+    r: int array, shape = indices' shape.  mean_grid: if given, must equal indices.mean_grid.
+    Feed the groups to ans.encode_groups.
     """
-    y = np.asarray(y)
-    if y.dtype.kind not in "iu":
-        raise InputError(f"y must be integers (quantised latents), got {y.dtype}")
-    ts = T.table_set(family, int(radius), int(mean_grid))
-    tidx, q = table_index(scale_idx, mean_idx, mean_grid)
-    if tidx.shape != y.shape:
-        raise InputError(f"index shape {tidx.shape} != y shape {y.shape}")
-    if tidx.size and (tidx.min() < 0 or tidx.max() >= ts.n_tables):
-        raise InputError("scale index out of range")
-    return encode_values(y.astype(np.int64) - q, tidx, ts)
+    r = np.asarray(r)
+    if r.dtype.kind not in "iu":
+        raise InputError(f"r must be integers (quantised residuals), got {r.dtype}")
+    idx = indices.checked(mean_grid)
+    if idx.scale_idx.shape != r.shape:
+        raise InputError(f"index shape {idx.scale_idx.shape} != r shape {r.shape}")
+    return encode_values(r.astype(np.int64), idx.scale_idx, T.table_set(family, int(radius), 1))
 
 
-def decode_conditional(decoder, scale_idx, mean_idx, payload: bytes, *, radius: int = DEFAULT_RADIUS,
-                       mean_grid: int = 1, family: str = "gaussian") -> np.ndarray:
-    """Inverse of :func:`encode_conditional`: pop from an ans.AnsDecoder; returns int64 y."""
-    ts = T.table_set(family, int(radius), int(mean_grid))
-    tidx, q = table_index(scale_idx, mean_idx, mean_grid)
-    if tidx.size and (tidx.min() < 0 or tidx.max() >= ts.n_tables):
-        raise InputError("scale index out of range")
-    return decode_values(decoder, tidx, ts, payload) + q
+@implements("core.C31")
+def decode_conditional(decoder, indices: ConditionalIndices, payload: bytes, *, radius: int = DEFAULT_RADIUS,
+                       family: str = "gaussian", mean_grid: int | None = None) -> np.ndarray:
+    """Inverse of :func:`encode_conditional`: pop r (int64, indices' shape) from an
+    ans.AnsDecoder; :func:`dequantize_conditional` turns it into y_hat."""
+    idx = indices.checked(mean_grid)
+    return decode_values(decoder, idx.scale_idx, T.table_set(family, int(radius), 1), payload)
+
+
+def conditional_bits(r, indices: ConditionalIndices, *, radius: int = DEFAULT_RADIUS, family: str = "gaussian") -> float:
+    """Ideal code length in bits of r under the [core.C31] tables: sum -log2(f / 2**24) over
+    the ANS symbols (escape symbol for |r| > R; the escape payload bits are not counted)."""
+    idx = indices.checked()
+    r = _int_array(r, "r")
+    ts = T.table_set(family, int(radius), 1)
+    R = ts.radius
+    sym = np.where(np.abs(r) <= R, r + R, 2 * R + 1)
+    f = ts.freqs[idx.scale_idx, sym].astype(np.float64)
+    return float(-np.log2(f / T.PROB_TOTAL).sum())
 
 
 def encode_mixture(y, scale_idx, mean_idx, weight_int, *, radius: int, mean_grid: int,

@@ -4,7 +4,8 @@ Nothing is ever clipped.  A residual r with |r| <= R is coded as symbol r + R; a
 residual is coded as the escape symbol 2R + 1 in the ANS stream, and its value goes to a
 separate byte string, the *escape payload*:
 
-    for every escaped residual, in coding order (C order of the value array):
+    for every escaped residual, in raster order (C order of the value array; not the ANS
+    order of [core.ans_order]):
         e = |r| - R - 1                     (>= 0)
         v = e + 1 ; n = bit_length(v)       (1 <= n <= 64)
         write n - 1 zero bits, then the n bits of v (most significant first)   [Exp-Golomb, k=0]

@@ -1,7 +1,9 @@
 """Quantisation of latents: rounding (coding), additive noise and straight-through (training).
 
-All three are pure JAX functions.  The coding path uses :func:`quantize` (round half to even,
-[core.C1]); the training proxies are :func:`add_uniform_noise` and :func:`ste_round`.
+All are pure JAX functions.  The coding path uses :func:`quantize` (round half to even,
+[core.C1]); the training proxies are :func:`add_uniform_noise` and :func:`ste_round`.  Latents
+coded with a mean (the hyperprior's y) use the one conditional quantiser of [core.C31]:
+:func:`ste_round_with_mean` in training, ``entropy_models.quantize_conditional`` in coding.
 """
 
 from __future__ import annotations
@@ -66,7 +68,22 @@ def ste_round(x):
     return x + jax.lax.stop_gradient(jnp.round(x) - x)
 
 
-def ste_round_with_mean(x, mean):
-    """Straight-through rounding around a mean: value round(x - mean) + mean, gradient 1
-    (CompressAI's ``quantize(..., 'dequantize', means)`` in training)."""
-    return ste_round(x - mean) + mean
+@implements("core.C31")
+def snap_mean(mean, mean_grid: int):
+    """Mean on the grid 1/M with a straight-through gradient: value round_half_even(mean * M) / M
+    (= mean_idx / M of [core.C5]), gradient d/dmean = 1.  mean: float array; M in 1..1024."""
+    M = float(mean_grid)
+    return mean + jax.lax.stop_gradient(jnp.round(mean * M) / M - mean)
+
+
+@implements("core.C31", "core.quant_ste")
+def ste_round_with_mean(x, mean, mean_grid: int):
+    """Training form of the conditional quantiser [core.C31]: value round(x - mu_g) + mu_g with
+    mu_g = snap_mean(mean, M); gradient 1 w.r.t. x and 0 w.r.t. mean (straight through, the
+    value's gradient is that of (x - mu_g) + mu_g = x; the mean learns through the rate term).
+
+    Same value as coding (``entropy_models.quantize_conditional`` then ``dequantize_conditional``)
+    whenever the indices' mean equals mu_g.  x, mean: float arrays (broadcast); mean_grid: M.
+    """
+    mu = snap_mean(mean, mean_grid)
+    return ste_round(x - mu) + mu

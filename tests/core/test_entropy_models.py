@@ -218,35 +218,75 @@ def _latents(n, seed, outliers=True):
     return y, mean, scale
 
 
-@pytest.mark.eq("core.table_gaussian", "core.table_laplace", "core.C5", "core.C7")
+@pytest.mark.eq("core.table_gaussian", "core.table_laplace", "core.C5", "core.C7", "core.C31")
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("family,M,R", [("gaussian", 1, 1024), ("gaussian", 4, 64), ("laplace", 2, 200)])
+@pytest.mark.parametrize("family,M,R", [("gaussian", 1, 1024), ("gaussian", 8, 64), ("laplace", 2, 200)])
 def test_conditional_roundtrip_with_outliers(backend, family, M, R):
     y, mean, scale = _latents(600, 5)
-    si, mi = E.conditional_indices(mean, scale, M)
-    groups, pay = E.encode_conditional(y, si, mi, radius=R, mean_grid=M, family=family)
+    idx = E.conditional_indices(mean, scale, M)
+    assert idx.mean_grid == M
+    r = y - np.floor_divide(idx.mean_idx, M)          # any int64 residuals, outliers included
+    groups, pay = E.encode_conditional(r, idx, radius=R, family=family)
     assert len(pay) > 0
     data = ans.encode_groups(groups, backend=backend)
     dec = ans.AnsDecoder(data, backend=backend)
-    out = E.decode_conditional(dec, si, mi, pay, radius=R, mean_grid=M, family=family)
+    out = E.decode_conditional(dec, idx, pay, radius=R, family=family, mean_grid=M)
     dec.finish()
-    assert np.array_equal(out, y)
+    assert np.array_equal(out, r)
 
 
-@pytest.mark.eq("core.table_gaussian", "core.lik_gaussian")
+@pytest.mark.eq("core.C31", "core.C5")
+def test_conditional_quantiser_hand_case_and_training_twin():
+    # M = 8: mean 0.3 -> mean_idx round(2.4) = 2, mu_g = 0.25; y = 1.9 -> r = round(1.65) = 2,
+    # y_hat = 2.25; y = -0.125 -> r = round(-0.375) = 0 -> y_hat = 0.25; mean -1.0 exact.
+    idx = E.conditional_indices(np.array([0.3, 0.3, -1.0]), np.array([1.0, 1.0, 1.0]), 8)
+    assert idx.mean_idx.tolist() == [2, 2, -8]
+    y = np.array([1.9, -0.125, -3.6])
+    r = E.quantize_conditional(y, idx)
+    assert r.tolist() == [2, 0, -3]
+    assert E.dequantize_conditional(r, idx).tolist() == [2.25, 0.25, -4.0]
+    # the training quantiser has the same value (one quantiser for training and coding)
+    from ref.core.quantization import ste_round_with_mean
+    rng = np.random.default_rng(4)
+    mean, yy = rng.normal(0, 3, 500), rng.normal(0, 5, 500)
+    idx = E.conditional_indices(mean, np.ones(500), 8)
+    coded = E.dequantize_conditional(E.quantize_conditional(yy, idx), idx, np.float64)
+    trained = np.asarray(ste_round_with_mean(jnp.asarray(yy), jnp.asarray(mean), 8))
+    assert np.array_equal(coded, trained)
+
+
+@pytest.mark.eq("core.C5", "core.C31")
+def test_mean_grid_mismatch_is_an_error():
+    idx = E.conditional_indices(np.zeros(4), np.ones(4), 8)
+    groups, pay = E.encode_conditional(np.zeros(4, np.int64), idx)
+    with pytest.raises(InputError, match="grid"):
+        E.encode_conditional(np.zeros(4, np.int64), idx, mean_grid=1)
+    with pytest.raises(InputError, match="grid"):
+        E.decode_conditional(ans.AnsDecoder(ans.encode_groups(groups)), idx, pay, mean_grid=4)
+    with pytest.raises(InputError):
+        E.ConditionalIndices(idx.scale_idx, idx.mean_idx, 0).checked()
+    with pytest.raises(InputError):
+        E.ConditionalIndices(idx.scale_idx, idx.mean_idx[:2], 8).checked()
+    assert E.conditional_indices(np.array([0.3]), np.array([1.0])).mean_grid == E.DEFAULT_MEAN_GRID == 8
+
+
+@pytest.mark.eq("core.table_gaussian", "core.lik_gaussian", "core.C31")
 def test_code_length_close_to_model_rate():
     rng = np.random.default_rng(2)
     n = 4000
     mean = rng.normal(0, 3, n)
     scale = np.exp(rng.uniform(np.log(0.5), np.log(30), n))
-    si, mi = E.conditional_indices(mean, scale, 4)
-    sc = T.scale_table()[si]
-    mu = mi / 4
-    y = np.rint(mu + sc * rng.standard_normal(n)).astype(np.int64)
-    groups, pay = E.encode_conditional(y, si, mi, radius=256, mean_grid=4)
+    idx = E.conditional_indices(mean, scale, 8)
+    sc = T.scale_table()[idx.scale_idx]
+    mu = idx.mean_idx / 8
+    y = mu + sc * rng.standard_normal(n)
+    r = E.quantize_conditional(y, idx)
+    groups, pay = E.encode_conditional(r, idx, radius=256)
     bits = 8 * (len(ans.encode_groups(groups)) + len(pay))
-    ideal = -np.log2(np.asarray(E.gaussian_likelihood(jnp.asarray(y, jnp.float64), mu, sc))).sum()
+    # r = round(y - mu_g) ~ discretised N(0, s_k): the zero-mean table's model rate
+    ideal = -np.log2(np.asarray(E.gaussian_likelihood(jnp.asarray(r, jnp.float64), 0.0, sc))).sum()
     assert ideal <= bits <= ideal * 1.01 + 64
+    assert abs(E.conditional_bits(r, idx, radius=256) - ideal) < 1e-3 * ideal
 
 
 @pytest.mark.eq("core.table_gmm", "core.C8", "core.C7")
@@ -316,6 +356,6 @@ def test_encode_values_checks_inputs():
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="constriction not available")
 def test_backends_give_identical_bytes():
     y, mean, scale = _latents(500, 9)
-    si, mi = E.conditional_indices(mean, scale, 2)
-    groups, pay = E.encode_conditional(y, si, mi, radius=100, mean_grid=2)
+    idx = E.conditional_indices(mean, scale, 2)
+    groups, pay = E.encode_conditional(y, idx, radius=100)
     assert ans.encode_groups(groups, backend="constriction") == ans.encode_groups(groups, backend="mirror")

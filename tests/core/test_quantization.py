@@ -55,12 +55,15 @@ def test_uniform_noise_range_and_determinism():
     assert np.array_equal(np.asarray(g), np.ones(5, np.float32))
 
 
-@pytest.mark.eq("core.quant_ste")
+@pytest.mark.eq("core.quant_ste", "core.C31")
 def test_ste_value_and_gradient():
     x = jnp.asarray(TIES + 0.1)
     assert np.array_equal(np.asarray(ste_round(x)), np.round(TIES + 0.1))
     g = jax.grad(lambda v: (ste_round(v) ** 2).sum())(x)
     assert np.allclose(np.asarray(g), 2 * np.round(TIES + 0.1))  # d/dx round(x)^2 = 2 round(x) * 1
+    # [core.C31]: the mean is first snapped to the grid 1/M: 0.3 -> round(2.4)/8 = 0.25 at M = 8
     m = jnp.full_like(x, 0.3)
-    assert np.allclose(np.asarray(ste_round_with_mean(x, m)), np.round(TIES + 0.1 - 0.3) + 0.3)
-    assert np.array_equal(np.asarray(jax.grad(lambda v: ste_round_with_mean(v, m).sum())(x)), np.ones(7))
+    assert np.allclose(np.asarray(ste_round_with_mean(x, m, 8)), np.round(TIES + 0.1 - 0.25) + 0.25, rtol=0, atol=1e-15)
+    assert np.allclose(np.asarray(ste_round_with_mean(x, m, 1)), np.round(TIES + 0.1), rtol=0, atol=1e-15)
+    assert np.array_equal(np.asarray(jax.grad(lambda v: ste_round_with_mean(v, m, 8).sum())(x)), np.ones(7))
+    assert np.array_equal(np.asarray(jax.grad(lambda u: ste_round_with_mean(x, u, 8).sum())(m)), np.zeros(7))  # (x - mu) + mu

@@ -223,8 +223,8 @@ def _stream_inputs() -> dict:
     n = 64
     mean = r.normal(0, 10, n)
     scale = np.exp(r.uniform(np.log(0.08), np.log(300), n))
-    y = np.rint(mean + scale * r.standard_normal(n)).astype(np.int64)
-    y[[5, 20, 40, 63]] = [2**62 + 12345, -(2**63) + 1, 700, -5000]     # escapes, incl. int64 extremes
+    y = mean + scale * r.standard_normal(n)
+    y[[5, 20, 40, 63]] = [2.0**61 + 12345.0, -(2.0**62), 700.0, -5000.0]    # escapes, incl. near-int64 extremes
     return {"y": y, "mean": mean, "scale": scale}
 
 
@@ -232,14 +232,16 @@ def _stream_run(inputs, radius: int, mean_grid: int, family: str) -> dict:
     from ref.core import ans
     from ref.core import entropy_models as E
 
-    si, mi = E.conditional_indices(inputs["mean"], inputs["scale"], mean_grid)
-    groups, payload = E.encode_conditional(inputs["y"], si, mi, radius=radius, mean_grid=mean_grid, family=family)
+    idx = E.conditional_indices(inputs["mean"], inputs["scale"], mean_grid)
+    r = E.quantize_conditional(inputs["y"], idx)
+    groups, payload = E.encode_conditional(r, idx, radius=radius, family=family)
     data = ans.encode_groups(groups)
     dec = ans.AnsDecoder(data)
-    y = E.decode_conditional(dec, si, mi, payload, radius=radius, mean_grid=mean_grid, family=family)
+    r_dec = E.decode_conditional(dec, idx, payload, radius=radius, family=family, mean_grid=mean_grid)
     dec.finish()
-    return {"scale_idx": si, "mean_idx": mi, "symbols": groups[0][0], "table_idx": groups[0][2],
-            "ans": data, "escape": payload, "decoded": y}
+    return {"scale_idx": idx.scale_idx, "mean_idx": idx.mean_idx, "r": r, "symbols": groups[0][0],
+            "table_idx": groups[0][2], "ans": data, "escape": payload, "decoded_r": r_dec,
+            "y_hat_num": r_dec * mean_grid + idx.mean_idx}
 
 
 def _mix_stream_inputs() -> dict:
@@ -423,21 +425,22 @@ VECTORS = [
     ),
     Vector(
         id="core.entropy.stream_gaussian_escape",
-        equations=("core.table_gaussian", "core.C4", "core.C5", "core.C7", "core.C1"),
+        equations=("core.table_gaussian", "core.C4", "core.C5", "core.C7", "core.C1", "core.C31"),
         function="ref.core.entropy_models.encode_conditional",
         make_inputs=_stream_inputs, run=_stream_run,
         params={"radius": 64, "mean_grid": 2, "family": "gaussian"},
-        description="Gaussian conditional + escape: indices, symbols, ANS bytes, escape payload, decoded latents",
-        params_doc={"radius": _TABLE_PARAMS["radius"], "mean_grid": _TABLE_PARAMS["mean_grid"], "family": _TABLE_PARAMS["family"]},
-        inputs_doc={"y": "int64 (64,): integer latents, four of them far outside the support (2**62+12345, -2**63+1, 700, -5000)",
-                    "mean": "float64 (64,): means mu", "scale": "float64 (64,): scales sigma"},
-        outputs_doc={"scale_idx": "int64 (64,): [core.C4] scale_idx(scale)",
-                     "mean_idx": "int64 (64,): [core.C5] round_half_even(mean * M)",
-                     "symbols": "int32 (64,): per element, residual r = y - mean_idx // M mapped by [core.C7]: r + R if |r| <= R, else the escape symbol 2R+1",
-                     "table_idx": "int32 (64,): table = scale_idx * M + (mean_idx mod M) into table_set(family, R, M) (64 M tables of [core.table_gaussian])",
-                     "ans": "[core.ans_bytes] stream of one group (symbols, the 64 M tables, table_idx) encoded by [core.ans] in [core.ans_order]",
-                     "escape": "[core.C7] escape payload of the escaped residuals in element order: Exp-Golomb-0 of |r| - R - 1 then a sign bit, MSB first, zero-padded",
-                     "decoded": "int64 (64,): y decoded back from ans + escape (equals y)"},
+        description="Gaussian conditional quantiser + escape: indices, r = round(y - mean_idx/M), ANS bytes, "
+                    "escape payload, decoded r and the y_hat numerator",
+        inputs_doc={"y": "(64,) float64 latents (4 escape-sized values)", "mean": "(64,) float64 means",
+                    "scale": "(64,) float64 scales"},
+        params_doc={"radius": "R of the zero-mean tables", "mean_grid": "M of [core.C5]",
+                    "family": "table family"},
+        outputs_doc={"scale_idx": "[core.C4] of scale", "mean_idx": "[core.C5] round_half_even(mean * M)",
+                     "r": "[core.C31] round_half_even(y - mean_idx / M), int64",
+                     "symbols": "ANS symbols of r ([core.C7]: r + R, or 2R+1 for escapes)",
+                     "table_idx": "table of each symbol = scale_idx (zero-mean tables, table_set(family, R, 1))",
+                     "ans": "core.ans stream of the one group", "escape": "[core.C7] escape payload",
+                     "decoded_r": "r decoded back", "y_hat_num": "M * r + mean_idx: y_hat = y_hat_num / M ([core.C31])"},
     ),
     Vector(
         id="core.entropy.stream_mixture",
