@@ -87,6 +87,20 @@ def golden_regen(system: str | None, vid: str | None, write: bool, docs_only: bo
         counts = _print_results(f"golden regen ({'WRITE' if write else 'dry run'})", results, platform)
     if not write and (counts.get("NEW", 0) or counts.get("CHANGED", 0) or counts.get("DOCS", 0)):
         click.echo("nothing written: re-run with --write to store the NEW/CHANGED/DOCS vectors", err=True)
+    if write and root is None:
+        _render_vectors_md(groot)
+
+
+def _render_vectors_md(groot: Path) -> None:
+    """Keep docs/vectors.md in step with the checkout's manifest after a write."""
+    from ref.conformance import golden as g
+    from ref.conformance import vector_docs as vd
+
+    path = vd.default_path()
+    text = vd.render(g.load_manifest(groot))
+    if path.parent.is_dir() and (not path.exists() or path.read_text() != text):
+        path.write_text(text)
+        click.echo(f"updated {path}", err=True)
 
 
 @golden.command("docs", context_settings=CONTEXT)
@@ -131,7 +145,7 @@ def conform(directory: str, strict: bool, only_produced: bool, system: str | Non
     with the rule in the manifest; a FAIL shows the first differing elements (index, got,
     want).  Prints one row per output, a per-system summary and a warning for files that
     match no vector.  Exit 0 when every produced output passes (and, with --strict, none is
-    missing); 1 otherwise or when nothing matched."""
+    missing); 2 otherwise or when nothing matched."""
     from ref.conformance import golden as g
 
     cand = Path(directory)

@@ -301,7 +301,7 @@ def write_vector(root: Path, vec: Vector, inputs: dict, outputs: dict, platform:
                 key = f"{kind}.{name}"
                 tensors[key] = val
                 table[name] = {"key": key, "dtype": str(val.dtype), "shape": list(val.shape)}
-            doc = (vec.outputs_doc if kind == "out" else vec.inputs_doc).get(name)
+            doc = doc_for(vec.outputs_doc if kind == "out" else vec.inputs_doc, name)
             if doc:
                 table[name]["doc"] = doc
             if kind == "out":
@@ -321,7 +321,7 @@ def write_vector(root: Path, vec: Vector, inputs: dict, outputs: dict, platform:
         "function": vec.function,
         "description": vec.description,
         "params": dict(vec.params),
-        "params_doc": dict(vec.params_doc),
+        "params_doc": {n: doc_for(vec.params_doc, n) for n in vec.params if doc_for(vec.params_doc, n)},
         "inputs": entry_in,
         "outputs": entry_out,
         "files": files,
