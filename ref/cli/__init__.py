@@ -34,6 +34,10 @@ __all__ = ["cli", "main"]
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors, no tracebacks (unless CODECREF_DEBUG=1)."""
     debug = os.environ.get("CODECREF_DEBUG") == "1"
+    if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
+        # No terminal (CI log, pipe, file): rich would lay every table out in 80 columns and
+        # cut IDs; at this width tables take their natural width instead (all commands).
+        os.environ["COLUMNS"] = "100000"
     try:
         cli.main(args=argv, prog_name="codecref", standalone_mode=False)
     except click.exceptions.Abort:
