@@ -1,4 +1,4 @@
-"""Streaming random training crops from the training split (spec/data.md "Training crops").
+"""Streaming random training crops from the training split (spec/data.md, core.train_crops).
 
 One stream serves every system: :class:`CropStream` draws crops from the corpus' training
 photographs plus the seven bundled ones (never an evaluation image) with a seeded,
@@ -27,10 +27,12 @@ from typing import Callable
 import numpy as np
 
 from ref.core.errors import InputError
+from ref.core.registry import implements
 
 HALVE_MIN_SIDE = 1400
 
 
+@implements("core.train_crops")
 def halve(img: np.ndarray) -> np.ndarray:
     """uint8 (H, W, 3) -> (ceil(H/2), ceil(W/2), 3): Pillow Image.reduce(2) (rounded mean of each 2x2
     block; a last odd row/column is averaged over the pixels it has)."""
@@ -44,6 +46,7 @@ def prepared_size(h: int, w: int, halve_min_side: int = HALVE_MIN_SIDE) -> tuple
     return ((h + 1) // 2, (w + 1) // 2) if halve_min_side and min(h, w) >= halve_min_side else (h, w)
 
 
+@implements("core.train_crops")
 class CropStream:
     """Seeded, resumable stream of random training crops.
 

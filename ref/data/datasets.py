@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ref.core.errors import InputError
+from ref.core.registry import implements
 
 TRAIN_NAMES = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "china", "flower")
 EVAL_RGB = ("motorcycle_left", "motorcycle_right", "hubble_deep_field")
@@ -81,6 +82,7 @@ def training_images() -> dict[str, np.ndarray]:
 EVAL_SHORT_SIDE = 768
 
 
+@implements("core.eval_downscale")
 def eval_size(width: int, height: int, short: int = EVAL_SHORT_SIDE) -> tuple[int, int]:
     """Size (width, height) of an evaluation photograph after :func:`eval_downscale`:
     unchanged if min(w, h) <= short, else the short side becomes ``short`` and the long
@@ -93,6 +95,7 @@ def eval_size(width: int, height: int, short: int = EVAL_SHORT_SIDE) -> tuple[in
     return (short, scale(height)) if width == s else (scale(width), short)
 
 
+@implements("core.eval_downscale")
 def eval_downscale(img: np.ndarray, short: int = EVAL_SHORT_SIDE) -> np.ndarray:
     """uint8 (H, W, C) -> uint8 (H', W', C), (W', H') = eval_size(W, H): Pillow
     ``Image.resize(size, Image.Resampling.LANCZOS, reducing_gap=None)`` (Lanczos a = 3 over

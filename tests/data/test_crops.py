@@ -18,6 +18,7 @@ def _sources():
     return [(n, im.shape[:2], lambda im=im: im) for n, im in imgs.items()], imgs
 
 
+@pytest.mark.eq("core.train_crops")
 def test_crops_are_windows_of_the_sources_with_flips():
     src, imgs = _sources()
     s = CropStream(16, seed=5, sources=src, halve_min_side=0)
@@ -55,6 +56,7 @@ def test_state_resumes_the_same_stream():
         CropStream(16, seed=0, sources=src[:1], halve_min_side=0).set_state(st)
 
 
+@pytest.mark.eq("core.train_crops")
 def test_large_images_are_halved_and_cache_is_bounded():
     img = np.arange(30 * 41 * 3, dtype=np.uint32).reshape(30, 41, 3).astype(np.uint8)
     h = halve(img)

@@ -76,16 +76,20 @@ def test_interp_and_finish_pixels():
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.integers(8, 80), st.integers(8, 80), st.sampled_from([1, 3]), st.sampled_from(["jpeg", "webp", "png"]),
-       st.integers(0, 3), st.integers(0, 2**64 - 1))
-@pytest.mark.eq("easz.container")
-def test_property_bitstream_decodes_to_same_pixels_every_run(h, w, c, inner, T, seed):
+@given(st.integers(8, 80), st.integers(8, 80), st.sampled_from([1, 3]), st.integers(0, 3), st.integers(0, 2**64 - 1))
+@pytest.mark.eq("easz.container", "easz.C5")
+def test_property_encoding_is_a_function_of_image_and_params(h, w, c, T, seed):
+    """Same image and parameters -> the same bytes (the mask comes from the seeded PCG32, the
+    PNG inner codec is deterministic); another seed -> another mask section when T > 0.
+    What the bytes decode to is checked against a spec reference in test_decode_reference.py."""
     img = smooth_image(h, w, c, seed % 7)
-    q = 0 if inner == "png" else 60
-    data = encode(img, EaszParams(n=16, b=2, T=T, seed=seed, inner=inner, quality=q, recon="interp"))
-    first = decode(data)
-    assert np.array_equal(first, decode(data)) and np.array_equal(first, decode(bytes(data)))
-    assert data == encode(img, EaszParams(n=16, b=2, T=T, seed=seed, inner=inner, quality=q, recon="interp"))
+    p = EaszParams(n=16, b=2, T=T, seed=seed, **PNG)
+    data = encode(img, p)
+    assert data == encode(img.copy(), p)
+    if T > 0:
+        other = unpack(encode(img, EaszParams(n=16, b=2, T=T, seed=seed ^ 0x5DEECE66D, **PNG)))
+        masks = {bytes(unpack(data).section("mask")), bytes(other.section("mask"))}
+        assert len(masks) == 2
 
 
 # --------------------------------------------------------------------------- model contract (stub)
@@ -243,13 +247,19 @@ def test_cli_plugin_surface():
         cli.no_such_thing  # noqa: B018
 
 
-def test_squeeze_is_pure_numpy_fast_path_matches_padding_path():
+@pytest.mark.eq("easz.squeeze", "easz.C10", "easz.C11")
+def test_encoder_squeezed_image_is_the_per_row_gather_of_the_padded_image():
+    """Against the spec written out here: edge-replicate to 96 x 128 (easz.C11), then every
+    pixel row keeps the pixels whose template entry is 1, left to right (easz.squeeze)."""
     img = smooth_image(70, 100, 3)
     p = EaszParams(n=32, b=4, T=2, seed=1, **PNG)
     enc = encode_image(img, p)
-    plan = SqueezePlan.build(enc.keep, 32, 4)
-    assert np.array_equal(enc.squeezed, squeeze(pad_to_multiple(img, 32), plan))
-    assert np.array_equal(reconstruct_parts(parse(unpack(enc.data))), decode(enc.data))
+    padded = np.pad(img, ((0, 26), (0, 28), (0, 0)), mode="edge")
+    want = np.stack([padded[y][[enc.keep[(y % 32) // 4, (x % 32) // 4] == 1 for x in range(128)]]
+                     for y in range(96)])
+    assert want.shape == (96, 96, 3)
+    assert np.array_equal(enc.squeezed, want)
+    assert np.array_equal(parse(unpack(enc.data)).squeezed, want)     # PNG inner: lossless
 
 
 def _shipped_model_or_skip():
@@ -263,14 +273,15 @@ def _shipped_model_or_skip():
 
 
 @pytest.mark.eq("easz.container", "easz.C12")
-def test_shipped_model_bitstream_decodes_to_same_pixels_every_run():
-    """With the real transformer: a file decodes to the same pixels on every run, kept pixels
-    are the inner-decoded ones, and the output is uint8 in range."""
+def test_shipped_model_bitstream_keeps_the_transmitted_pixels():
+    """With the real transformer: kept pixels are the inner-decoded ones (PNG: the original's)
+    and the output is uint8 of the input's shape; the erased pixels are checked against a
+    reference assembly in test_decode_reference.py."""
     cfg = _shipped_model_or_skip()
     img = smooth_image(40, 72, 3, 1)
     data = encode(img, EaszParams(n=cfg.n, b=cfg.b, T=max(1, cfg.n // cfg.b // 4), seed=2, inner="png", quality=0))
-    a, b = decode(data), decode(data)
-    assert np.array_equal(a, b) and a.shape == img.shape
+    a = decode(data)
+    assert a.shape == img.shape and a.dtype == np.uint8
     parts = parse(unpack(data))
     K = parts.pixel_keep[:40, :72]
     assert np.array_equal(a[K], img[K])
