@@ -179,7 +179,7 @@ VECTORS = [
         params_doc={"seed": _SEED, "stream": _STREAM},
         inputs_doc={"deltas": "uint64 (10,): jump distances, read mod 2**64 (2**64 - 6 is 6 steps back)"},
         outputs_doc={"state_after": "uint64 (10,): for each delta independently (not cumulative): a fresh Pcg32(seed, stream), then advance(delta) ([core.prng_advance]); the state after the jump",
-                     "next_u32": "uint32 (10,): the [core.prng_next] output drawn right after that jump (= output number delta + 1 of the fresh generator, counting from 1)"},
+                     "next_u32": "uint32 (10,): the [core.prng_next] output drawn right after that jump (for delta < 2**63: the (delta+1)-th output of the fresh generator; for delta = 2**64 - k: the output k steps before its first one)"},
     ),
     Vector(
         id="core.prng.uniform01_n256",
