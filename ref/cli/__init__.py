@@ -26,6 +26,7 @@ import click
 from ref.cli.base import cli
 from ref.cli import codec, golden, spec, work  # noqa: F401,E402 (each module registers its commands)
 from ref.cli import data  # noqa: F401,E402 (codecref data: the photo corpus)
+from ref.cli import entropy  # noqa: F401,E402 (codecref entropy: KL estimate of a sample array)
 from ref.core.errors import CodecrefError
 
 __all__ = ["cli", "main"]
