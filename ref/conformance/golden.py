@@ -360,10 +360,10 @@ def apply_docs(entry: dict[str, Any], vec: Vector) -> dict[str, Any]:
     for kind, docs in (("inputs", vec.inputs_doc), ("outputs", vec.outputs_doc)):
         table = {}
         for name, meta in entry.get(kind, {}).items():
-            meta = {k: v for k, v in meta.items() if k != "doc"}
             doc = doc_for(docs, name)
+            meta = {k: (doc if k == "doc" else v) for k, v in meta.items() if k != "doc" or doc}
             if doc:
-                meta["doc"] = doc
+                meta["doc"] = doc  # in place if it was there, else appended
             table[name] = meta
         entry[kind] = table
     ordered = {k: entry[k] for k in ENTRY_KEYS if k in entry}

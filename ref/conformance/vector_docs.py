@@ -28,7 +28,13 @@ def default_path() -> Path:
 
 def _cell(text: Any) -> str:
     s = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
-    return s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    s = s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # no raw HTML in Markdown
+
+
+def _code_cell(text: str) -> str:
+    """Text for a `code span` inside a table cell (entities are not decoded there)."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def _storage(meta: Mapping[str, Any]) -> str:
@@ -53,7 +59,7 @@ def render_entry(entry: Mapping[str, Any]) -> list[str]:
                f"Reference function (informative): `{entry.get('function', '')}`.")
     out.append("")
     if entry.get("description"):
-        out += [entry["description"], ""]
+        out += [_cell(entry["description"]), ""]
     files = sorted(entry.get("files", {}))
     if files:
         out += ["Files: " + ", ".join(f"`golden/{f}`" for f in files) + ".", ""]
@@ -61,7 +67,7 @@ def render_entry(entry: Mapping[str, Any]) -> list[str]:
     pdoc = entry.get("params_doc", {})
     if params:
         out += ["| param | value | meaning |", "|---|---|---|"]
-        out += [f"| `{n}` | `{_cell(json.dumps(v, ensure_ascii=False))}` | {_cell(pdoc.get(n, ''))} |" for n, v in params.items()]
+        out += [f"| `{n}` | `{_code_cell(json.dumps(v, ensure_ascii=False))}` | {_cell(pdoc.get(n, ''))} |" for n, v in params.items()]
         out.append("")
     if entry.get("inputs"):
         out += ["| input | stored as | meaning |", "|---|---|---|"]
