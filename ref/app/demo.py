@@ -49,22 +49,40 @@ def core_encode(img: np.ndarray) -> bytes:
 
 
 def core_decode(data: bytes, backend: str = "auto") -> np.ndarray:
-    """Inverse of :func:`core_encode`."""
-    from ref.core import ans
+    """Inverse of :func:`core_encode` (container bytes -> uint8 (H, W, C))."""
     from ref.core.container import unpack
-    from ref.core.histogram import counts_from_bytes
+
+    return core_decode_container(unpack(data, expect_system="core"), backend=backend)
+
+
+def core_decode_container(box, backend: str = "auto") -> np.ndarray:
+    """A parsed ``core`` round-trip container -> uint8 (H, W, C); what ``codecref decode``
+    runs for system ``core``.  Every header field is checked (presence, type, range, the
+    pixel cap of [bits.C3]) before anything is allocated; the stored counts must equal the
+    histogram of the decoded residuals (the encoder writes exactly that histogram), which
+    also catches ANS streams that were read past their end (spec/core-ans.md)."""
+    from ref.core import ans
+    from ref.core.histogram import counts_from_bytes, histogram
+    from ref.core.limits import check_declared_pixels
     from ref.core.tables import freqs_from_counts
 
-    box = unpack(data, expect_system="core")
+    if "radius" not in box.header:
+        raise BitstreamError("bitstream: this 'core' container is not a lossless round-trip image "
+                             "(no 'radius' field): core containers are test/utility data, "
+                             "only the demo's round trip decodes to an image")
     h, w, c, radius = (box.get(k, int) for k in ("height", "width", "channels", "radius"))
-    if radius != RADIUS or c not in (1, 3) or not 0 < h * w <= (1 << 28) // c:
+    if radius != RADIUS or c not in (1, 3) or h < 1 or w < 1:
         raise BitstreamError(f"core stream: unsupported header (h={h}, w={w}, c={c}, radius={radius})")
+    check_declared_pixels(h, w, "core stream")
     counts = counts_from_bytes(box.section("counts"), c, 2 * radius + 1)
     if np.any(counts.sum(axis=1) != h * w):
         raise BitstreamError("core stream: histogram does not match the image size")
     freqs = freqs_from_counts(counts)
     table_idx = np.repeat(np.arange(c, dtype=np.int32), h * w)
     sym = ans.decode(box.section("ans"), freqs, table_idx, backend=backend)
+    if not np.array_equal(histogram(sym, table_idx, c, 2 * radius + 1), counts):
+        raise BitstreamError("core stream: decoded residuals do not match the stored histogram "
+                             "(corrupt or over-read ANS stream)")
     r = sym.reshape(c, h, w).transpose(1, 2, 0).astype(np.int64) - radius
     out = _unresiduals(r)
     if out.min() < 0 or out.max() > 255:
@@ -85,7 +103,9 @@ def core_row(img: np.ndarray, workdir: Path) -> dict:
         raise AssertionError("core round trip is not lossless")
     if not np.array_equal(core_decode(data, backend="mirror"), img):
         raise AssertionError("NumPy mirror decodes the core stream differently")
-    (workdir / "core.cref").write_bytes(data)
+    from ref.data.safe_write import atomic_write
+
+    atomic_write(workdir / "core.cref", data)
     h, w, _ = img.shape
     return {
         "system": "core",
@@ -99,6 +119,16 @@ def core_row(img: np.ndarray, workdir: Path) -> dict:
     }
 
 
+def _console(console_cls):
+    """Rich console; at natural width when stdout is not a terminal (no column is cut)."""
+    import os
+    import sys
+
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return console_cls()
+    return console_cls(width=100_000)
+
+
 def run_demo(image: str | None, outdir: Path) -> list[dict]:
     """Run the demo and print the table; returns the rows."""
     from rich.console import Console
@@ -107,7 +137,7 @@ def run_demo(image: str | None, outdir: Path) -> list[dict]:
     from ref.app.systems import SYSTEMS, system_cli
     from ref.data.imageio import bundled_image_path, read_image
 
-    con = Console()
+    con = _console(Console)
     path = Path(image) if image else bundled_image_path()
     img = read_image(path)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -132,5 +162,6 @@ def run_demo(image: str | None, outdir: Path) -> list[dict]:
     con.print(table)
     if missing:
         con.print(f"not implemented yet: {', '.join(missing)}")
-    con.print(f"outputs in {outdir}/")
+    con.print(f"outputs in {outdir}/ (one container per system, <system>.cref; "
+              f"`codecref decode {outdir}/<system>.cref out.png` decodes any of them)")
     return rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -10,44 +12,78 @@ import click
 from ref.cli.base import CONTEXT, FORWARD, _console, _forward, _require, _table, cli
 from ref.core.errors import CodecrefError, InputError
 
+HELP_FLAGS = ("-h", "--help")
+
 
 # --------------------------------------------------------------------------- codec
 @cli.command(context_settings=FORWARD, add_help_option=False)
-@click.option("--system", "system", required=True, help="easz | moc | hcf | ecf")
+@click.option("--system", "system", default=None, help="easz | moc | hcf | ecf")
 @click.pass_context
-def encode(ctx: click.Context, system: str) -> None:
-    """Encode an image: codecref encode --system S [system options] IN OUT."""
+def encode(ctx: click.Context, system: str | None) -> None:
+    """Encode an image: codecref encode --system S [system options] IN OUT.
+
+    `codecref encode --system S --help` lists system S's options.  Output files are
+    written atomically and never over the input (docs/reliability.md)."""
+    if system is None:
+        if any(a in HELP_FLAGS for a in ctx.args):
+            click.echo(ctx.get_help())
+            return
+        raise click.UsageError("missing --system (easz | moc | hcf | ecf; see codecref encode --help)", ctx)
     _forward(_require(system, "encode_command"), ctx.args, f"codecref encode --system {system}")
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("infile", type=click.Path(dir_okay=False))
-@click.argument("outfile", type=click.Path(dir_okay=False))
-def decode(infile: str, outfile: str) -> None:
-    """Decode a codecref file to PNG (the system is read from the container)."""
+@click.argument("infile", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("outfile", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--max-pixels", type=click.IntRange(min=1), default=None,
+              help="refuse images declaring more than this many pixels (H*W); default "
+                   "$CODECREF_MAX_PIXELS or 16777216 (2**24, about 1 GB of decoder memory)")
+def decode(infile: str, outfile: str, max_pixels: int | None) -> None:
+    """Decode a codecref file to PNG (the system is read from the container).
+
+    OUT must end in .png (or be - for stdout); it is checked before decoding and written
+    atomically.  Exit 3 for any non-conforming stream, 2 for bad usage."""
+    from ref.data.safe_write import check_output
+
+    if max_pixels is not None:
+        from ref.core.limits import ENV_MAX_PIXELS
+
+        os.environ[ENV_MAX_PIXELS] = str(max_pixels)
+    check_output(outfile, inputs=[infile], extensions=(".png",), what="decoded image")
     data = _read_file(infile)
-    from ref.core.container import unpack
-    from ref.data.imageio import write_png
+    from ref.app.decoding import decode_bytes
+    from ref.data.imageio import png_bytes
+    from ref.data.safe_write import atomic_write
 
     t0 = time.perf_counter()
-    container = unpack(data)
-    img = _require(container.system, "decode_container")(container)
+    container, img = decode_bytes(data)
     ms = (time.perf_counter() - t0) * 1e3
-    write_png(outfile, img)
+    png = png_bytes(img)
+    if outfile == "-":
+        sys.stdout.buffer.write(png)
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write(outfile, png)
     h, w, c = img.shape
     click.echo(f"{container.system}: decoded {w}x{h}x{c} from {len(data)} bytes "
-               f"({8 * len(data) / (h * w):.4f} bpp) in {ms:.1f} ms -> {outfile}")
+               f"({8 * len(data) / (h * w):.4f} bpp) in {ms:.1f} ms -> {outfile}",
+               err=outfile == "-")
 
 
 def _read_file(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read()
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{path}: no such file")
-    return p.read_bytes()
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 @cli.command(context_settings=CONTEXT)
-@click.argument("infile", type=click.Path(dir_okay=False))
+@click.argument("infile", type=click.Path(dir_okay=False, allow_dash=True))
 def inspect(infile: str) -> None:
     """Show a container's header fields and sections (and check its CRC)."""
     data = _read_file(infile)

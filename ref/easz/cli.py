@@ -32,9 +32,10 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 @click.option("--seed", type=int, default=0, show_default=True, help="mask seed (u64)")
 @click.option("--patch", "n", type=int, default=None, help="patch side n (default 32)")
 @click.option("--sub", "b", type=int, default=None, help="sub-patch side b (default 4, the shipped model's; 1 for sr2x)")
-@click.option("--delta", "delta", type=int, default=1, show_default=True, help="intra-row threshold (eq. 1, strict >)")
+@click.option("--delta", "delta", type=int, default=1, show_default=True,
+              help="intra-row threshold (eq. 1, strict >; default easz.C29)")
 @click.option("--inter-delta", "Delta", type=int, default=0, show_default=True,
-              help="inter-row threshold (strict >; -1 = off)")
+              help="inter-row threshold (strict >; -1 = off; default easz.C29)")
 @click.option("--mask", "mask", type=click.Choice(["sampler", "random", "diagonal", "sr2x"]), default="sampler",
               show_default=True)
 @click.option("--recon", "recon", type=click.Choice(["model", "interp"]), default="model", show_default=True,
@@ -44,10 +45,12 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 def encode_command(ratio, inner, seed, n, b, delta, Delta, mask, recon, infile, outfile) -> None:
     """Erase + squeeze IN, code the squeezed image with an inner codec, write OUT."""
     from ref.data.imageio import read_image
+    from ref.data.safe_write import atomic_write, check_output
     from ref.easz.codec import DEFAULT_B, DEFAULT_N, EaszParams, encode_image, parse_inner
     from ref.easz.patchify import check_geometry
     from ref.easz.sampler import erase_ratio_to_T
 
+    check_output(outfile, inputs=[infile], what="encoded file")
     codec, quality = parse_inner(inner)
     n = DEFAULT_N if n is None else n
     b = (1 if mask == "sr2x" else DEFAULT_B) if b is None else b
@@ -64,13 +67,20 @@ def encode_command(ratio, inner, seed, n, b, delta, Delta, mask, recon, infile, 
         T = erase_ratio_to_T(ratio, g)
     if seed < 0 or seed >= 1 << 64:
         raise InputError(f"--seed {seed} must be in [0, 2**64)")
+    if recon == "model":  # refuse now what the decoder could not reconstruct
+        from ref.easz.analyses import model_status
+
+        why = model_status(n, b)
+        if why is not None:
+            raise InputError(f"--recon model cannot be decoded with n={n}, b={b}: {why} "
+                             "(use --recon interp, or the model's --patch/--sub)")
     img = read_image(infile)
     p = EaszParams(n=n, b=b, T=T, delta=delta, Delta=Delta, seed=seed, mask=mask, inner=codec,
                    quality=quality, recon=recon)
     t0 = time.perf_counter()
     enc = encode_image(img, p)
     ms = (time.perf_counter() - t0) * 1e3
-    Path(outfile).write_bytes(enc.data)
+    atomic_write(outfile, enc.data)
     h, w, c = img.shape
     click.echo(f"easz: {w}x{h}x{c} -> {enc.squeezed.shape[1]}x{enc.squeezed.shape[0]} squeezed "
                f"(n={n}, b={b}, T={T}/{g}, erase ratio {T / g:.4f}, {mask} mask, seed {seed}), "
@@ -103,7 +113,9 @@ def demo_row(image: np.ndarray, workdir: Path) -> dict:
     out = reconstruct_parts(parse(unpack(data, expect_system="easz")))
     t2 = time.perf_counter()
     Path(workdir).mkdir(parents=True, exist_ok=True)
-    (Path(workdir) / "easz.cref").write_bytes(data)
+    from ref.data.safe_write import atomic_write
+
+    atomic_write(Path(workdir) / "easz.cref", data)
     h, w = image.shape[:2]
     return {"system": "easz", "config": f"ratio 0.25, jpeg:75, {recon}", "bytes": len(data),
             "bpp": 8 * len(data) / (h * w), "psnr": psnr(image, out), "ms_ssim": float(ms_ssim(image, out)),

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ref.core.errors import BitstreamError, InputError
-from ref.data.imageio import MAX_PIXELS, check_image
+from ref.core.limits import check_declared_pixels
+from ref.data.imageio import check_image
 from ref.core.registry import implements
 from ref.easz.interp import interpolate
 from ref.easz.mask_io import deserialize_mask, serialize_mask
 from ref.easz.patchify import check_geometry, crop, pad_to_multiple, pixel_keep
-from ref.easz.sampler import (SamplerConfig, diagonal_mask, random_mask,
+from ref.easz.sampler import (DEFAULT_DELTA, DEFAULT_INTER_DELTA, SamplerConfig, diagonal_mask, random_mask,
                               row_sampler_mask, sr2x_mask)
 from ref.easz.squeeze import SqueezePlan, squeeze, unsqueeze
 
@@ -35,6 +36,12 @@ MASK_KINDS = ("sampler", "random", "diagonal", "sr2x")
 INNER_CODECS = {"jpeg": "JPEG", "webp": "WEBP", "png": "PNG"}
 DEFAULT_QUALITY = {"jpeg": 75, "webp": 75, "png": 0}
 RECON_KINDS = ("model", "interp")
+#: Header fields of an easz container (easz.container): key -> type.  No other key is allowed.
+HEADER_FIELDS = {"easz_format": int, "height": int, "width": int, "channels": int, "n": int, "b": int,
+                 "T": int, "delta": int, "Delta": int, "seed": int, "mask_kind": str, "inner": str,
+                 "quality": int, "recon": str}
+SECTIONS = ("mask", "inner")
+STRIP_ELEMENTS = 1 << 22  # finish_pixels works on strips of about this many samples
 #: Default geometry: the shipped model's (n = 32, b = 4, ref/weights/easz_n32_b4); override with --patch / --sub.
 DEFAULT_N = 32
 DEFAULT_B = 4
@@ -56,8 +63,8 @@ class EaszParams:
     n: int = DEFAULT_N
     b: int = DEFAULT_B
     T: int = 2
-    delta: int = 1
-    Delta: int = 0
+    delta: int = DEFAULT_DELTA        # easz.C29
+    Delta: int = DEFAULT_INTER_DELTA
     seed: int = 0
     mask: str = "sampler"
     inner: str = "jpeg"
@@ -157,6 +164,8 @@ def inner_decode(data: bytes, codec: str, channels: int, shape: tuple[int, int])
         with Image.open(io.BytesIO(data)) as im:
             if im.format != want:
                 raise BitstreamError(f"bitstream: easz inner payload is {im.format}, header says {want}")
+            if getattr(im, "n_frames", 1) != 1:
+                raise BitstreamError(f"bitstream: easz inner {want} payload has {im.n_frames} frames, not 1")
             if (im.height, im.width) != tuple(shape):
                 raise BitstreamError(f"bitstream: easz inner image is {im.width}x{im.height}, "
                                      f"expected {shape[1]}x{shape[0]}")
@@ -165,7 +174,7 @@ def inner_decode(data: bytes, codec: str, channels: int, shape: tuple[int, int])
             arr = np.asarray(im, dtype=np.uint8)
     except BitstreamError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise BitstreamError(f"bitstream: easz inner {want} payload is corrupt ({exc})") from exc
     return arr[:, :, None] if arr.ndim == 2 else arr
 
@@ -177,20 +186,25 @@ def _model_reconstruct(image: np.ndarray, keep: np.ndarray, n: int, b: int) -> n
         from ref.easz import recon
     except ModuleNotFoundError as exc:
         if exc.name == "ref.easz.recon":
-            raise InputError("easz: the reconstruction model (ref.easz.recon) is not available; "
-                             "encode with --recon interp") from exc
+            raise BitstreamError("bitstream: easz stream asks for the reconstruction model, which this "
+                                 "build lacks (ref.easz.recon); encode with --recon interp") from exc
         raise
-    params, cfg = recon.load_default()
+    try:
+        params, cfg = recon.load_default()
+    except InputError as exc:
+        raise BitstreamError(f"bitstream: easz stream asks for the reconstruction model, which this "
+                             f"build cannot load ({exc})") from None
     if (getattr(cfg, "n", n), getattr(cfg, "b", b)) != (n, b):
-        raise InputError(f"easz: the shipped model is for n={cfg.n}, b={cfg.b}; this file uses n={n}, b={b} "
-                         "(re-encode with matching --patch/--sub or --recon interp)")
+        raise BitstreamError(f"bitstream: easz stream asks for the model with n={n}, b={b}; the shipped "
+                             f"model is for n={cfg.n}, b={cfg.b} (re-encode with matching --patch/--sub "
+                             "or --recon interp)")
     c = image.shape[2]
     model_c = getattr(cfg, "channels", c)
     x = image.astype(np.float32)
     if c == 1 and model_c == 3:  # grayscale through an RGB model: replicate, then average
         out = recon.reconstruct(params, np.repeat(x, 3, axis=2), keep, cfg)
         return np.asarray(out, dtype=np.float64).mean(axis=2, keepdims=True)
-    return np.asarray(recon.reconstruct(params, x, keep, cfg), dtype=np.float64)
+    return np.asarray(recon.reconstruct(params, x, keep, cfg))  # float32; finish_pixels widens per strip
 
 
 @implements("easz.C12")
@@ -201,8 +215,15 @@ def finish_pixels(recon: np.ndarray, unsq: np.ndarray, keep: np.ndarray) -> np.n
         out = unsq            where K
         out = clip(floor(recon + 1/2), 0, 255)   elsewhere          (uint8)
     """
-    r = np.clip(np.floor(np.asarray(recon, dtype=np.float64) + 0.5), 0, 255).astype(np.uint8)
-    return np.where(keep[:, :, None], unsq, r)
+    recon = np.asarray(recon)
+    out = np.empty(np.broadcast_shapes(recon.shape, unsq.shape), dtype=np.uint8)
+    # in strips of rows: the float64 temporaries stay small for any image size (bits.C3)
+    step = max(1, STRIP_ELEMENTS // max(1, out.shape[1] * out.shape[2]))
+    for y in range(0, out.shape[0], step):
+        r = np.floor(recon[y:y + step].astype(np.float64) + 0.5)
+        np.clip(r, 0, 255, out=r)
+        out[y:y + step] = np.where(keep[y:y + step, :, None], unsq[y:y + step], r.astype(np.uint8))
+    return out
 
 
 # --------------------------------------------------------------------------- encode / decode
@@ -263,11 +284,21 @@ class DecodedParts:
     pixel_keep: np.ndarray  # (H_p, W_p) bool
 
 
-@implements("easz.container", "easz.C14")
+@implements("easz.container", "easz.C14", "bits.C3")
 def parse(container) -> DecodedParts:
     """Validate an easz container and undo the inner codec and the squeeze."""
     if container.system != "easz":
         raise BitstreamError(f"bitstream: not an easz container (system {container.system!r})")
+    missing = [k for k in HEADER_FIELDS if k not in container.header]
+    extra = [k for k in container.header if k not in HEADER_FIELDS]
+    if missing or extra:
+        raise BitstreamError(f"bitstream: easz header " + "; ".join(
+            ([f"lacks field(s) {', '.join(missing)}"] if missing else [])
+            + ([f"has unknown field(s) {', '.join(extra)}"] if extra else [])))
+    names = tuple(n for n, _ in container.sections)
+    if names != SECTIONS:
+        raise BitstreamError(f"bitstream: easz stream must have sections mask, inner in this order "
+                             f"(has {', '.join(names) or 'none'})")
     fmt = container.get("easz_format", int)
     if fmt != EASZ_FORMAT:
         raise BitstreamError(f"bitstream: unsupported easz format {fmt} (this decoder reads {EASZ_FORMAT})")
@@ -276,8 +307,7 @@ def parse(container) -> DecodedParts:
     c = container.get("channels", int)
     if c not in (1, 3):
         raise BitstreamError(f"bitstream: easz channels={c} (need 1 or 3)")
-    if h * w * c > MAX_PIXELS:
-        raise BitstreamError(f"bitstream: easz image {w}x{h}x{c} too large")
+    check_declared_pixels(h, w, "easz stream")
     n = _field(container, "n", 2, 1024)
     b = _field(container, "b", 1, 1024)
     try:

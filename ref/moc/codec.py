@@ -19,6 +19,7 @@ import numpy as np
 
 from ref.core import container as ctr
 from ref.core.errors import BitstreamError, InputError
+from ref.core.limits import check_declared_pixels
 from ref.core.registry import implements
 from ref.moc import packing
 from ref.moc.companding import from_symbols, to_symbols
@@ -138,27 +139,115 @@ def encode_image(img: np.ndarray, params: dict, cfg: MocConfig, *, model: str | 
 
 
 # --------------------------------------------------------------------------- decode
-def read_symbols(c: ctr.Container) -> np.ndarray:
-    """Latent symbols (h, w, M) uint8 from a moc container."""
+#: Header fields of a moc container (moc.C14): key -> type.  No other key is allowed.
+HEADER_FIELDS = {"model": str, "h": int, "w": int, "c": int, "levels": int,
+                 "latent_channels": int, "latent_bits": int, "lossless": str}
+#: Sections of each lossless mode, in file order (moc.C14).  No other section is allowed.
+MODE_SECTIONS = {"webp": ("latent",), "png": ("latent",), "ans": ("table", "ans")}
+MAX_SIDE = 1 << 20  # a side above this is refused before the pixel cap is even computed
+
+
+@dataclass(frozen=True)
+class MocHeader:
+    """A validated moc header: sizes (H, W, C), model name and config, lossless mode,
+    and the latent shape (h, w, M) = (ceil(H/2^J), ceil(W/2^J), latent_channels)."""
+
+    model: str
+    H: int
+    W: int
+    C: int
+    mode: str
+    cfg: MocConfig
+    params: dict = field(repr=False, compare=False)
+    decode_fn: object = field(repr=False, compare=False)
+
+    @property
+    def latent_shape(self) -> tuple[int, int, int]:
+        B = self.cfg.block
+        return (-(-self.H // B), -(-self.W // B), self.cfg.latent_channels)
+
+
+def _bad(msg: str) -> BitstreamError:
+    return BitstreamError(f"bitstream: moc {msg}")
+
+
+@implements("moc.C14", "bits.C3")
+def parse_header(c: ctr.Container, *, resolve_model: bool = True) -> MocHeader:
+    """Validate every header field and the section list of a moc container before any
+    allocation sized by them (moc.C14, bits.C3); BitstreamError (exit 3) on any defect.
+
+    Checks, in order: exactly the keys of HEADER_FIELDS, each of its type; 1 <= h, w <=
+    2**20 and h * w within the pixel cap (ref.core.limits); c in {1, 3}; lossless in
+    webp|png|ans and exactly that mode's sections; the model is one this decoder has
+    (an unknown model, or a model whose checkpoint this build lacks, is a stream this
+    decoder cannot decode: exit 3) and levels / latent_channels / latent_bits equal its
+    configuration; c is the model's input channel count, or 1 through an RGB model.
+    ``resolve_model=False`` (symbol-level tools and tests of custom configurations) skips
+    the model lookup and instead range-checks 1 <= levels <= 8, 1 <= latent_channels <=
+    4096, 1 <= latent_bits <= 8.
+    """
+    if c.system != "moc":
+        raise _bad(f"decoder given a {c.system!r} container")
     hd = c.header
+    missing = [k for k in HEADER_FIELDS if k not in hd]
+    if missing:
+        raise _bad(f"header lacks field(s) {', '.join(missing)}")
+    extra = [k for k in hd if k not in HEADER_FIELDS]
+    if extra:
+        raise _bad(f"header has unknown field(s) {', '.join(extra)}")
+    for k, kind in HEADER_FIELDS.items():
+        if not isinstance(hd[k], kind):
+            raise _bad(f"header field {k!r} is {type(hd[k]).__name__}, must be "
+                       f"{'uint' if kind is int else 'str'}")
+    H, W, C = hd["h"], hd["w"], hd["c"]
+    if not (1 <= H <= MAX_SIDE and 1 <= W <= MAX_SIDE):
+        raise _bad(f"image size {W}x{H} outside 1..{MAX_SIDE}")
+    check_declared_pixels(H, W, "moc stream")
+    if C not in (1, 3):
+        raise _bad(f"c = {C}: an image has 1 or 3 channels")
+    mode = hd["lossless"]
+    if mode not in MODE_SECTIONS:
+        raise _bad(f"unknown lossless mode {mode!r} (webp, png or ans)")
+    names = tuple(n for n, _ in c.sections)
+    if names != MODE_SECTIONS[mode]:
+        raise _bad(f"{mode} stream must have sections {', '.join(MODE_SECTIONS[mode])} "
+                   f"(has {', '.join(names) or 'none'})")
+    if not resolve_model:
+        J, M, b = hd["levels"], hd["latent_channels"], hd["latent_bits"]
+        if not (1 <= J <= 8 and 1 <= M <= 4096 and 1 <= b <= 8):
+            raise _bad(f"(levels, latent_channels, latent_bits) = {(J, M, b)} out of range")
+        cfg = MocConfig(name=hd["model"], levels=J, latent_channels=M, latent_bits=b, in_channels=C)
+        return MocHeader(hd["model"], H, W, C, mode, cfg, {}, None)
     try:
-        H, W, J, M, b, mode = (int(hd["h"]), int(hd["w"]), int(hd["levels"]),
-                               int(hd["latent_channels"]), int(hd["latent_bits"]), str(hd["lossless"]))
-    except KeyError as exc:
-        raise BitstreamError(f"moc header lacks field {exc}") from None
-    B = 1 << J
-    if not (0 < J <= 8 and 0 < M <= 4096 and 1 <= b <= 8 and H > 0 and W > 0):
-        raise BitstreamError("moc header out of range")
-    shape = (-(-H // B), -(-W // B), M)
-    if mode == "ans":
+        params, cfg, dec = get_model(hd["model"])
+    except InputError as exc:
+        raise _bad(f"stream names a model this decoder does not have ({exc})") from None
+    got = (hd["levels"], hd["latent_channels"], hd["latent_bits"])
+    want = (cfg.levels, cfg.latent_channels, cfg.latent_bits)
+    if got != want:
+        raise _bad(f"header (levels, latent_channels, latent_bits) = {got} does not match "
+                   f"model {hd['model']!r}: {want}")
+    if C != cfg.in_channels and not (C == 1 and cfg.in_channels == 3):
+        raise _bad(f"c = {C} but model {hd['model']!r} takes {cfg.in_channels} channel(s)")
+    return MocHeader(hd["model"], H, W, C, mode, cfg, params, dec)
+
+
+def read_symbols(c: ctr.Container, header: MocHeader | None = None) -> np.ndarray:
+    """Latent symbols (h, w, M) uint8 from a moc container (header validated first)."""
+    hd = header or parse_header(c, resolve_model=False)
+    shape = hd.latent_shape
+    b = hd.cfg.latent_bits
+    if hd.mode == "ans":
         sym = packing.ans_decode(c.section("table"), c.section("ans"), shape, b)
-    elif mode in ("webp", "png"):
-        P, _, _ = packing.mosaic_layout(M)
-        sym = packing.mosaic_unpack(packing.image_decode(c.section("latent"), P), M)
     else:
-        raise BitstreamError(f"unknown lossless mode {mode!r}")
+        P, nh, nw = packing.mosaic_layout(shape[2])
+        mos = packing.image_decode(c.section("latent"), P, (nh * shape[0], nw * shape[1]))
+        sym = packing.mosaic_unpack(mos, shape[2])
     if sym.shape != shape:
-        raise BitstreamError(f"latent of shape {sym.shape}, header says {shape}")
+        raise _bad(f"latent of shape {sym.shape}, header says {shape}")
+    lo, hi = int(sym.min()), int(sym.max())
+    if lo < 1 or hi > (1 << b) - 1:  # moc.C8: symbols lie in [1, 2^b - 1]
+        raise _bad(f"latent symbols span [{lo}, {hi}], outside [1, {(1 << b) - 1}] (moc.C8)")
     return sym
 
 
@@ -167,19 +256,16 @@ _synth_cache: dict = {}
 
 def decode_container(c: ctr.Container) -> np.ndarray:
     """moc container -> uint8 (H, W, C)."""
-    hd = c.header
-    sym = read_symbols(c)
-    params, cfg, dec = get_model(str(hd["model"]))
-    if (cfg.levels, cfg.latent_channels, cfg.latent_bits) != (
-            int(hd["levels"]), int(hd["latent_channels"]), int(hd["latent_bits"])):
-        raise BitstreamError("container does not match its model's configuration")
+    hd = parse_header(c)
+    sym = read_symbols(c, hd)
+    cfg, dec, params = hd.cfg, hd.decode_fn, hd.params
     q = jnp.asarray(from_symbols(sym, cfg.latent_bits))
     key = (cfg, dec)
     if key not in _synth_cache:
         _synth_cache[key] = jax.jit(lambda p, q: synthesis(p, q, cfg, dec))
     xh = _synth_cache[key](params, q)
-    out = to_uint8(xh)[: int(hd["h"]), : int(hd["w"])]
-    if int(hd["c"]) == 1 and out.shape[2] == 3:
+    out = to_uint8(xh)[: hd.H, : hd.W]
+    if hd.C == 1 and out.shape[2] == 3:
         out = np.rint(out.astype(np.float32).mean(axis=2, keepdims=True)).astype(np.uint8)
     return out
 

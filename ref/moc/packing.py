@@ -105,13 +105,29 @@ def image_encode(mos: np.ndarray, fmt: str = "webp") -> bytes:
 
 
 @implements("moc.C11")
-def image_decode(data: bytes, planes: int) -> np.ndarray:
-    """Lossless WebP/PNG bytes -> mosaic (H, W, planes) uint8."""
+def image_decode(data: bytes, planes: int, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Lossless WebP/PNG bytes -> mosaic (H, W, planes) uint8.
+
+    size: the (H, W) the container's header implies; when given, the payload's declared
+    size, format (WEBP or PNG), frame count (1) and mode are checked *before* any pixel is
+    decoded, so a payload declaring a huge image is rejected without allocating it."""
     try:
         img = Image.open(io.BytesIO(data))
+        if size is not None:
+            if img.format not in ("WEBP", "PNG"):
+                raise BitstreamError(f"bitstream: moc latent payload is {img.format}, not WebP or PNG")
+            if (img.height, img.width) != tuple(size):
+                raise BitstreamError(f"bitstream: moc latent image is {img.width}x{img.height}, the header "
+                                     f"implies {size[1]}x{size[0]}")
+            if getattr(img, "n_frames", 1) != 1:
+                raise BitstreamError(f"bitstream: moc latent image has {img.n_frames} frames, not 1")
+            if img.mode not in ("L", "RGB", "RGBA"):
+                raise BitstreamError(f"bitstream: moc latent image has mode {img.mode} (8-bit L or RGB)")
         img.load()
+    except BitstreamError:
+        raise
     except Exception as exc:  # Pillow raises many types
-        raise BitstreamError(f"latent image does not decode: {exc}") from None
+        raise BitstreamError(f"bitstream: moc latent image does not decode ({type(exc).__name__})") from None
     a = np.asarray(img)
     if a.ndim == 2:
         a = a[:, :, None]
@@ -196,7 +212,20 @@ def ans_decode(table: bytes, stream: bytes, shape: tuple[int, ...], bits: int = 
     dec = ans.AnsDecoder(stream)
     out = dec.pop(freqs, tidx)
     dec.finish()
-    return out.astype(np.uint8).reshape(shape)
+    sym = out.astype(np.uint8).reshape(shape)
+    check_table_fits(sym, table, bits)
+    return sym
+
+
+@implements("moc.C12")
+def check_table_fits(sym: np.ndarray, table: bytes, bits: int = 8) -> None:
+    """Decoder check of moc.C12: the stored table must be the fitted table of the decoded
+    symbols (the encoder writes exactly ``counts_to_bytes(fit_counts(sym))``).  This also
+    rejects an ANS stream read past its end: the extra symbols are 0 (spec/core-ans.md
+    [core.ans_bytes]) and change the histogram.  BitstreamError otherwise."""
+    if counts_to_bytes(fit_counts(sym, bits)) != bytes(table):
+        raise BitstreamError("bitstream: moc latent table is not the fitted table of the decoded "
+                             "symbols (moc.C12): corrupt or over-read ANS stream")
 
 
 def multiplier(raw_bytes: int, coded_bytes: int) -> float:
