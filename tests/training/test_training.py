@@ -81,3 +81,17 @@ def test_checkpoint_refuses_another_structure(tmp_path):
     with pytest.raises(InputError, match="another shape"):
         load_state(tmp_path / "s", {"a": np.ones((3, 3), np.float32)}, (np.zeros(1, np.int32),))
     assert not (tmp_path / "s.tmp").exists()
+
+
+def test_training_without_corpus_says_how_to_fetch_it(tmp_path, monkeypatch):
+    pytest.importorskip("skimage")
+    from ref.easz import train as T
+    from ref.easz.model import ModelConfig
+
+    monkeypatch.setenv("CODECREF_CORPUS", str(tmp_path / "nowhere"))
+    lines = []
+    res = T.train(steps=1, out=str(tmp_path / "m.safetensors"), seed=0, cfg=ModelConfig(n=16, b=4, dim=16, heads=2),
+                  batch=2, crop=16, lam=0.0, echo=lines.append)
+    assert res["steps"] == 1
+    assert any("codecref data fetch" in ln and "7 bundled" in ln for ln in lines)
+    assert any("0 photos" in ln for ln in lines)
