@@ -29,7 +29,8 @@ def default_path() -> Path:
 def _cell(text: Any) -> str:
     s = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
     s = s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # no raw HTML in Markdown
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # no raw HTML in Markdown
+    return s.replace("*", "\\*").replace("~", "\\~")                    # no emphasis from 2**24
 
 
 def _code_cell(text: str) -> str:
