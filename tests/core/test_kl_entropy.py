@@ -68,6 +68,9 @@ CAL_20000 = {
     ("corr", 16, "max"): (7.5770, 0.0215),       # 9.0270
     ("corr", 16, "euclidean"): (6.6266, 0.0217),  # 7.8683
     ("diag", 32, "max"): (10.8772, 0.0550),      # 13.8897
+    ("diag", 32, "euclidean"): (6.3674, 0.0448),  # 8.1248
+    ("corr", 32, "max"): (29.7215, 0.0490),      # 32.7780
+    ("corr", 32, "euclidean"): (25.8858, 0.0414),  # 28.3674
 }
 
 
@@ -212,3 +215,10 @@ def test_cli_errors(tmp_path):
         assert proc.returncode == 2 and needle in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     proc = cli(str(tmp_path / "missing.npy"))
     assert proc.returncode == 2
+
+
+def test_bench_kl_reports_agreement():
+    proc = subprocess.run([sys.executable, "-m", "ref", "bench", "kl", "--n", "400", "--d", "3"], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "(rho ==)" in proc.stdout and "speed-up" in proc.stdout
