@@ -23,8 +23,9 @@ Three backends compute the same integers (tests/core/test_intnet.py proves them 
 
 * ``"reference"`` -- :func:`int_conv` / :func:`int_deconv`: the spec's sums, one tap at a
   time in int64 NumPy (readable; the normative twin of the fast paths);
-* ``"numpy"``     -- im2col + one float64 BLAS GEMM per layer, exact by [core.C42]; the
-  transposed conv is split into its s*s output phases (one GEMM, then depth-to-space);
+* ``"numpy"``     -- im2col + float64 BLAS GEMMs, exact by [core.C42]; the transposed conv
+  is split into its s*s output phases (one GEMM each over that phase's taps, then
+  depth-to-space: :func:`deconv_phase_mats`, :func:`deconv_by_phases`);
 * ``"jax"``       -- the same GEMMs in float64 under ``jax.jit`` (x64 is on, see
   :mod:`ref.core.runtime`); requantisation and indices in int64.
 
@@ -392,6 +393,48 @@ def deconv_phase_weight(w: np.ndarray, stride: int) -> tuple[np.ndarray, int, in
     return wp, dlo, dhi
 
 
+def deconv_phase_mats(w, stride: int) -> tuple[list, int, int]:
+    """Per output phase (fy, fx) of a transposed conv: the input offsets and the GEMM weight.
+
+    Output o = s*t + f reads x[t + d] through tap a = s*d + lo - f for the d with 0 <= a < k
+    (lo = k - 1 - k//2).  Returns (mats, dlo, dhi): mats[fy][fx] = (dys, dxs, wmat) with
+    wmat = concat_{dy in dys, dx in dxs} w[a(dy), c(dx)] of shape (len(dys)*len(dxs)*c_in, c_out)
+    (only the taps of that phase: 25 of 25 tap-slots used for k = 5, s = 2, vs 36 for one
+    combined GEMM); [dlo, dhi] is the range of offsets over all phases.
+    """
+    w = np.asarray(w)
+    k = w.shape[0]
+    lo = k - 1 - k // 2
+    dlo, dhi = -(lo // stride), (stride - 1 + k - 1 - lo) // stride
+    offs = [[d for d in range(dlo, dhi + 1) if 0 <= stride * d + lo - f < k] for f in range(stride)]
+    mats = [[(offs[fy], offs[fx],
+              np.concatenate([w[stride * dy + lo - fy, stride * dx + lo - fx] for dy in offs[fy] for dx in offs[fx]],
+                             axis=0))
+             for fx in range(stride)] for fy in range(stride)]
+    return mats, dlo, dhi
+
+
+def deconv_by_phases(x, mats, dlo: int, dhi: int, stride: int, xp=np, matmul=None):
+    """Transposed conv without bias from :func:`deconv_phase_mats`: one GEMM per output phase,
+    then the phases interleaved (depth-to-space).  x: (B, H, W, c_in) float array (numpy or
+    jax, per ``xp``); returns (B, s*H, s*W, c_out) in x's dtype.  Equal to :func:`int_deconv`
+    minus the bias (exact for integer operands under [core.C41], [core.C42])."""
+    matmul = matmul or xp.matmul
+    B, H, W, _ = x.shape
+    xpad = xp.pad(x, ((0, 0), (-dlo, dhi), (-dlo, dhi), (0, 0)))
+    rows = []
+    for fy in range(stride):
+        row = []
+        for fx in range(stride):
+            dys, dxs, wmat = mats[fy][fx]
+            cols = xp.concatenate([xpad[:, dy - dlo:dy - dlo + H, dx - dlo:dx - dlo + W, :] for dy in dys for dx in dxs],
+                                  axis=-1)
+            row.append(matmul(cols.reshape(-1, cols.shape[-1]), wmat).reshape(B, H, W, -1))
+        rows.append(xp.stack(row, axis=3))
+    y = xp.stack(rows, axis=3)                                   # (B, H, W, s_y, s_x, c_out)
+    return y.transpose(0, 1, 3, 2, 4, 5).reshape(B, stride * H, stride * W, -1)
+
+
 def _gemm_exact(cols: np.ndarray, wmat: np.ndarray) -> np.ndarray:
     out = cols.reshape(-1, cols.shape[-1]).astype(np.float64) @ wmat
     return out.astype(np.int64).reshape(cols.shape[:-1] + (wmat.shape[1],))
@@ -409,24 +452,24 @@ def _conv_gemm_int(p: dict, a, *, stride: int = 1) -> np.ndarray:
 
 @implements("core.C42")
 def _deconv_gemm_int(p: dict, a, *, stride: int = 2) -> np.ndarray:
-    wp, dlo, dhi = deconv_phase_weight(np.asarray(p["w"]), stride)
-    x = np.asarray(a)
-    B, H, W, _ = x.shape
-    cols = im2col(x.astype(np.float64), wp.shape[0], 1, -dlo, dhi, H, W)
-    y = _gemm_exact(cols, wp.reshape(-1, stride * stride * wp.shape[-1]).astype(np.float64))
-    y = y.reshape(B, H, W, stride, stride, -1).transpose(0, 1, 3, 2, 4, 5).reshape(B, stride * H, stride * W, -1)
-    return y + np.asarray(p["b"], np.int64)
+    mats, dlo, dhi = deconv_phase_mats(np.asarray(p["w"], np.float64), stride)
+    y = deconv_by_phases(np.asarray(a).astype(np.float64), mats, dlo, dhi, stride)
+    return y.astype(np.int64) + np.asarray(p["b"], np.int64)
 
 
 def _jax_plan(p_int: dict, shapes: dict):
     """A jitted float64-GEMM/int64 twin of the NumPy path for these parameters (cached per call)."""
     M = shapes["M"]
-    w0, dlo0, dhi0 = deconv_phase_weight(np.asarray(p_int["deconv0"]["w"]), 2)
-    w1, dlo1, dhi1 = deconv_phase_weight(np.asarray(p_int["deconv1"]["w"]), 2)
+
+    def mats(name):
+        m, dlo, dhi = deconv_phase_mats(np.asarray(p_int[name]["w"], np.float64), 2)
+        return [[(dys, dxs, jnp.asarray(wm)) for dys, dxs, wm in row] for row in m], dlo, dhi
+
+    (m0, dlo0, dhi0), (m1, dlo1, dhi1) = mats("deconv0"), mats("deconv1")
     w2 = np.asarray(p_int["conv2"]["w"])
     args = {
-        "w0": jnp.asarray(w0.reshape(-1, 4 * w0.shape[-1]), jnp.float64),
-        "w1": jnp.asarray(w1.reshape(-1, 4 * w1.shape[-1]), jnp.float64),
+        "w0": [[wm for _, _, wm in row] for row in m0],
+        "w1": [[wm for _, _, wm in row] for row in m1],
         "w2": jnp.asarray(w2.reshape(-1, w2.shape[-1]), jnp.float64),
         **{f"{k}{i}": jnp.asarray(np.asarray(p_int[n][k], np.int64))
            for i, n in enumerate(("deconv0", "deconv1")) for k in ("b", "mult", "shift")},
@@ -435,7 +478,8 @@ def _jax_plan(p_int: dict, shapes: dict):
         "mm": jnp.asarray(np.asarray(p_int["index"]["mean_mult"], np.int64)),
         "ms": jnp.asarray(np.asarray(p_int["index"]["mean_shift"], np.int64)),
     }
-    static = (int(p_int["z_max"]), int(p_int["act_max"]), M, w0.shape[0], dlo0, dhi0, w1.shape[0], dlo1, dhi1,
+    offs = lambda m: tuple(tuple((tuple(dys), tuple(dxs)) for dys, dxs, _ in row) for row in m)  # noqa: E731
+    static = (int(p_int["z_max"]), int(p_int["act_max"]), M, offs(m0), dlo0, dhi0, offs(m1), dlo1, dhi1,
               w2.shape[0])
 
     def run(z):
@@ -447,30 +491,29 @@ def _jax_plan(p_int: dict, shapes: dict):
 
 @partial(jax.jit, static_argnums=2)
 def _jax_forward(args: dict, z, static):
-    zmax, amax, M, kd0, dlo0, dhi0, kd1, dlo1, dhi1, k2 = static
+    zmax, amax, M, offs0, dlo0, dhi0, offs1, dlo1, dhi1, k2 = static
 
     def rsr(x, s):
         return (x + (jnp.left_shift(jnp.int64(1), s) >> 1)) >> s
 
-    def gemm(x, k, stride, lo, hi, ho, wo, wmat):
-        cols = im2col(x.astype(jnp.float64), k, stride, lo, hi, ho, wo, xp=jnp)
-        y = jnp.matmul(cols.reshape(-1, cols.shape[-1]), wmat, precision="highest")
-        return y.astype(jnp.int64).reshape(cols.shape[:-1] + (wmat.shape[1],))
+    def mm(a, b):
+        return jnp.matmul(a, b, precision="highest")
 
-    def deconv(x, kd, dlo, dhi, wmat, b):
-        B, H, W, _ = x.shape
-        y = gemm(x, kd, 1, -dlo, dhi, H, W, wmat).reshape(B, H, W, 2, 2, -1)
-        return y.transpose(0, 1, 3, 2, 4, 5).reshape(B, 2 * H, 2 * W, -1) + b
+    def deconv(x, offs, wms, dlo, dhi, b):
+        mats = [[(offs[fy][fx][0], offs[fy][fx][1], wms[fy][fx]) for fx in range(2)] for fy in range(2)]
+        return deconv_by_phases(x.astype(jnp.float64), mats, dlo, dhi, 2, xp=jnp, matmul=mm).astype(jnp.int64) + b
 
     out = {"z": jnp.clip(z, -zmax, zmax)}
-    out["acc0"] = deconv(out["z"], kd0, dlo0, dhi0, args["w0"], args["b0"])
+    out["acc0"] = deconv(out["z"], offs0, args["w0"], dlo0, dhi0, args["b0"])
     out["q0"] = rsr(out["acc0"] * args["mult0"], args["shift0"])
     out["a0"] = jnp.clip(out["q0"], 0, amax)
-    out["acc1"] = deconv(out["a0"], kd1, dlo1, dhi1, args["w1"], args["b1"])
+    out["acc1"] = deconv(out["a0"], offs1, args["w1"], dlo1, dhi1, args["b1"])
     out["q1"] = rsr(out["acc1"] * args["mult1"], args["shift1"])
     out["a1"] = jnp.clip(out["q1"], 0, amax)
     a1 = out["a1"]
-    out["acc2"] = gemm(a1, k2, 1, k2 // 2, k2 // 2, a1.shape[1], a1.shape[2], args["w2"]) + args["b2"]
+    cols = im2col(a1.astype(jnp.float64), k2, 1, k2 // 2, k2 // 2, a1.shape[1], a1.shape[2], xp=jnp)
+    acc2 = mm(cols.reshape(-1, cols.shape[-1]), args["w2"]).astype(jnp.int64)
+    out["acc2"] = acc2.reshape(a1.shape[:3] + (-1,)) + args["b2"]
     acc_s, acc_m = out["acc2"][..., :M], out["acc2"][..., M:]
     out["scale_idx"] = jnp.sum(acc_s[..., None] > args["T"], axis=-1, dtype=jnp.int64)
     out["mean_idx"] = rsr(acc_m * args["mm"], args["ms"])

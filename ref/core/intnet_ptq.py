@@ -49,13 +49,8 @@ def float_hyper_synthesis_f64(p_float: dict, z_hat) -> dict[str, np.ndarray]:
     "conv2"} conv dicts (any float dtype); z_hat: (B, h, w, N) numbers.
     """
     def deconv(p, x):
-        w = np.asarray(p["w"], np.float64)
-        wp, dlo, dhi = I.deconv_phase_weight(w, 2)
-        B, H, W, _ = x.shape
-        cols = I.im2col(x, wp.shape[0], 1, -dlo, dhi, H, W)
-        y = cols.reshape(-1, cols.shape[-1]) @ wp.reshape(-1, 4 * w.shape[-1])
-        y = y.reshape(B, H, W, 2, 2, -1).transpose(0, 1, 3, 2, 4, 5).reshape(B, 2 * H, 2 * W, -1)
-        return y + np.asarray(p["b"], np.float64)
+        mats, dlo, dhi = I.deconv_phase_mats(np.asarray(p["w"], np.float64), 2)
+        return I.deconv_by_phases(x, mats, dlo, dhi, 2) + np.asarray(p["b"], np.float64)
 
     def conv(p, x):
         w = np.asarray(p["w"], np.float64)
@@ -349,7 +344,9 @@ def ptq_report(N: int = 128, M: int = 128, *, seed: int = 0, calib_shape=(8, 8, 
 
 def bench_int_hyper_synthesis(N: int, M: int, *, z_shape=(1, 8, 12), repeats: int = 5, seed: int = 0) -> dict:
     """Median wall time (ms) of the integer h_s per backend for z_hat (1, 8, 12, N) (a 768x512
-    image at /64), plus the float path (ref.core.layers, float32, jit) for comparison."""
+    image at /64), plus the float path (ref.core.layers, float32, jit, then conditional_indices)
+    for comparison; also each path's first call (jax: including compilation).  "jax_ms" reuses a
+    prepared plan (weights already on the device); "jax_incl_prepare_ms" is the public call."""
     import jax
 
     p = synthetic_hyper_synthesis(seed, N, M)
@@ -357,8 +354,11 @@ def bench_int_hyper_synthesis(N: int, M: int, *, z_shape=(1, 8, 12), repeats: in
     p_int = quantize_hyper_synthesis(p, z)
     res: dict = {"N": N, "M": M, "z_shape": list(z_shape) + [N]}
 
-    def med(fn):
+    def med(fn, first=None):
+        t0 = time.perf_counter()
         fn()
+        if first:
+            res[first] = 1000 * (time.perf_counter() - t0)
         ts = []
         for _ in range(repeats):
             t0 = time.perf_counter()
@@ -366,9 +366,9 @@ def bench_int_hyper_synthesis(N: int, M: int, *, z_shape=(1, 8, 12), repeats: in
             ts.append(time.perf_counter() - t0)
         return 1000 * float(np.median(ts))
 
-    res["numpy_ms"] = med(lambda: I.int_hyper_synthesis(p_int, z, backend="numpy"))
+    res["numpy_ms"] = med(lambda: I.int_hyper_synthesis(p_int, z, backend="numpy"), "numpy_first_ms")
     plan = I._jax_plan(p_int, I.check_int_params(p_int))
-    res["jax_ms"] = med(lambda: plan(z))
+    res["jax_ms"] = med(lambda: plan(z), "jax_first_ms_incl_compile")
     res["jax_incl_prepare_ms"] = med(lambda: I.int_hyper_synthesis(p_int, z, backend="jax"))
-    res["float_f32_jax_ms"] = med(lambda: jax.block_until_ready(float_indices(p, z, 8)))
+    res["float_f32_jax_ms"] = med(lambda: jax.block_until_ready(float_indices(p, z, 8)), "float_first_ms_incl_compile")
     return res
