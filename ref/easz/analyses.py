@@ -103,7 +103,7 @@ def analysis_masks(images=EVAL_RGB, subs=(1, 2, 4), ratios=(0.1, 0.2, 0.3, 0.4, 
             done.add(T)
             for kind in ("sampler", "random"):
                 sav, err, merr = [], [], []
-                for si, seed in enumerate(seeds):
+                for seed in seeds:
                     keep = make_mask(EaszParams(n=n, b=b, T=T, seed=seed, mask=kind))
                     plan = SqueezePlan.build(keep, n, b)
                     for name, img in imgs.items():
@@ -111,8 +111,7 @@ def analysis_masks(images=EVAL_RGB, subs=(1, 2, 4), ratios=(0.1, 0.2, 0.3, 0.4, 
                         sq = squeeze(x, plan)
                         sav.append(1 - jpeg_bytes(sq, quality) / base[name])
                         K = pixel_keep(keep, n, b, *x.shape[:2])
-                        # the model (slow on CPU) only on the first seed
-                        for how, out in reconstruct(unsqueeze(sq, plan, x.shape[1]), K, n, b, use_model and si == 0):
+                        for how, out in reconstruct(unsqueeze(sq, plan, x.shape[1]), K, n, b, use_model):
                             (err if how == "interp" else merr).append(mse(x, out))
                         if progress:
                             progress()
@@ -120,8 +119,8 @@ def analysis_masks(images=EVAL_RGB, subs=(1, 2, 4), ratios=(0.1, 0.2, 0.3, 0.4, 
                              round(float(np.mean(err)), 2), round(float(np.mean(merr)), 2) if merr else "-"])
     notes = [f"images: {', '.join(images)}" + (f" (center {crop}x{crop})" if crop else ""),
              f"n={n}; JPEG quality {quality}; seeds {list(seeds)}; MSE of the lossless squeeze's reconstruction",
-             "interp_mse: model-free interpolation (easz.C16), all seeds; model_mse: shipped transformer "
-             "(ref/weights), first seed only, '-' where no shipped model matches (n, b)"]
+             "interp_mse: model-free interpolation (easz.C16); model_mse: shipped transformer (ref/weights), "
+             "same seeds and images; '-' where no shipped model matches (n, b)"]
     return cols, rows, notes
 
 

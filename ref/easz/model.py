@@ -11,8 +11,9 @@ An n x n patch is cut into T = (n/b)^2 sub-patches ("tokens") of b x b x C pixel
     x^_t = 255 * (0.5 + 0.25 * (W_o y_t + b_o))
 
 Each block (pre-LN, C23):  h = h + MHSA(LN(h)); h = h + MLP(LN(h)),
-MLP = Linear(d, 4d) -> exact GELU -> Linear(4d, d); LN eps 1e-6.  With the final
-LN of each stack that is the paper's "three layernorms" per two-block stack pair.
+MLP = Linear(d, 4d) -> exact GELU -> Linear(4d, d); LN eps 1e-6.  That is two LayerNorms
+per block plus one final LayerNorm per stack; the paper's "three layernorms" per block
+are not reproduced (it does not say where the third goes; spec easz.C23).
 
 Parameters are a flat ``dict[str, array]`` (the keys are the safetensors names):
 ``embed.w (P,d) embed.b (d,)``, ``enc.<i>.{ln1,ln2}.{scale,bias}``,

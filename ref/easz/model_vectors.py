@@ -183,7 +183,7 @@ VECTORS = [
                         "l1": "float32 (1,): mean |x - y| / 255 over all pixels and channels ([easz.2])",
                         "total": "float32 (1,): l1 + lam * mean(lpips) ([easz.2])"},
     ),
-    Vector(id="easz.model.train_masks_lr", equations=("easz.C27",),
+    Vector(id="easz.model.train_masks_lr", equations=("easz.C27", "easz.C30"),
            function="ref.easz.train.random_keep", make_inputs=lambda: {"steps": np.array([0, 1, 80, 160, 800, 1599, 1600], np.int64)},
            run=lambda inputs, seed, ratio, steps, lr: _train_run(inputs, seed, ratio, steps, lr),
            params={"seed": 7, "ratio": 0.25, "steps": 1600, "lr": 2.8e-4},

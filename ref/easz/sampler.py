@@ -40,7 +40,14 @@ _FAR = 1 << 30
 MAX_GRID = 256
 
 
+#: Default thresholds of the encoder (easz.C29): no two erased sub-patches side by side in a
+#: row (|c - e| > 1), none directly below an erased one of the previous row (|c - p| > 0).
+DEFAULT_DELTA = 1
+DEFAULT_INTER_DELTA = 0
+
+
 @dataclass(frozen=True)
+@implements("easz.C29")
 class SamplerConfig:
     """Parameters of G_r on a g x g template.
 
@@ -52,8 +59,8 @@ class SamplerConfig:
 
     g: int
     T: int
-    delta: int = 1
-    Delta: int = 0
+    delta: int = DEFAULT_DELTA
+    Delta: int = DEFAULT_INTER_DELTA
 
     def __post_init__(self) -> None:
         for name in ("g", "T", "delta", "Delta"):

@@ -248,7 +248,7 @@ def run(name: str, outdir: str = "out/moc", quick: bool = False, use_models: boo
         p = _plot(rows, out, "moc_rd", "rd")
     elif name == "reduction":
         rows = reduction_rows(quick, use_models)
-        _write(rows, out, "moc_reduction", "dimension reduction vs accuracy (RGB evaluation images)")
+        _write(rows, out, "moc_reduction", "dimension reduction vs reconstruction quality (PSNR, MS-SSIM; RGB evaluation images)")
         p = _plot(rows, out, "moc_reduction", "reduction")
     elif name == "multiplier":
         rows = multiplier_rows(quick, use_models)

@@ -158,7 +158,7 @@ def block(p: Params, x: jax.Array, heads: int) -> jax.Array:
     return x + h @ p["mlp_w2"] + p["mlp_b2"]
 
 
-@implements("moc.decoder", "moc.C23")
+@implements("moc.decoder", "moc.C23", "moc.C26")
 def decoder_forward(params: Params, z: jax.Array, cfg) -> jax.Array:
     """ViT decoder: latent (*S, Cl) -> WPT coefficients (*S, Cw), float32.
 

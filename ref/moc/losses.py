@@ -34,7 +34,10 @@ def rate_penalty(y: jax.Array, kind: str = "log_std") -> jax.Array:
     units, before noise/rounding); every axis but the last is pooled (batch and grid).
     Per channel c:  m_c = mean(y[..., c]),  v_c = mean((y[..., c] - m_c)^2)  (biased).
 
-    * ``kind="variance"`` (the slides' sum, as a mean):  R = (1/C) sum_c v_c.
+    * ``kind="literal"`` (the slides' sum_i (E(x)_i - mean E(x))^2 as written, one mean over
+      every element, divided by their number K):  R = (1/K) sum_i (y_i - m)^2,
+      m = mean(y) -- equal to the "variance" form plus (1/C) sum_c (m_c - m)^2.
+    * ``kind="variance"`` (per-channel reading):  R = (1/C) sum_c v_c.
     * ``kind="log_std"``:  R = (1/C) sum_c 0.5 * log2(v_c + 1e-6)   [bits per element
       minus the Gaussian offset 0.5*log2(2*pi*e) ~= 2.047; for a Gaussian latent with unit
       quantisation step, R + 2.047 is the entropy of the rounded symbols].
@@ -45,11 +48,13 @@ def rate_penalty(y: jax.Array, kind: str = "log_std") -> jax.Array:
     flat = y.reshape(-1, y.shape[-1])
     m = jnp.mean(flat, axis=0)
     v = jnp.mean(jnp.square(flat - m), axis=0)
+    if kind == "literal":
+        return jnp.mean(jnp.square(flat - jnp.mean(flat)))
     if kind == "variance":
         return jnp.mean(v)
     if kind == "log_std":
         return jnp.mean(0.5 * jnp.log2(v + jnp.asarray(LOGSTD_FLOOR, F32)))
-    raise ValueError(f"unknown rate penalty kind {kind!r} (variance | log_std)")
+    raise ValueError(f"unknown rate penalty kind {kind!r} (literal | variance | log_std)")
 
 
 @implements("moc.loss")

@@ -256,7 +256,7 @@ for _name, _m in (("rgb_16x", 12), ("rgb_4x", 48)):
     ))
 VECTORS.append(Vector(
     id="moc.model.rgb_16x.roundtrip",
-    equations=("moc.decoder", "moc.C24"),
+    equations=("moc.decoder", "moc.C24", "moc.C26"),
     function="ref.moc.model.roundtrip",
     make_inputs=_rt_inputs,
     run=lambda inputs, model, weights_sha256: _rt_run(inputs, model, weights_sha256),

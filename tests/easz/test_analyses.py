@@ -36,13 +36,42 @@ def test_sr_and_jpeg_analyses_small(tmp_path):
     assert any("no-reference" in n for n in notes)
 
 
-def test_edge_cost_reports_ratio():
-    img = A.kodak_size(A.eval_image("motorcycle_right"))
-    assert img.shape == (512, 768, 3)
+def test_edge_cost_arithmetic_on_a_fake_clock(monkeypatch):
+    """Each timed step advances a fake clock by a known amount (mask 2, squeeze 3, JPEG 40
+    units; the third repeat's squeeze 1 unit): best-of = (2, 1, 40), so ratio = (2 + 1) / 40,
+    squeeze-only 1 / 40, median ratio (2 + 3) / 40; and the timed squeeze is the real one."""
+    import types
+
+    from PIL import Image
+
     from ref.easz.codec import EaszParams
 
+    now = [0.0]
+    monkeypatch.setattr(A, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    real_make_mask, real_squeeze = A.make_mask, A.squeeze
+    squeezed = []
+
+    def make_mask(p):
+        now[0] += 2.0
+        return real_make_mask(p)
+
+    def squeeze(x, plan):
+        now[0] += 1.0 if len(squeezed) == 2 else 3.0
+        squeezed.append(real_squeeze(x, plan))
+        return squeezed[-1]
+
+    def save(self, fp, format=None, **kw):  # noqa: A002
+        now[0] += 40.0
+
+    monkeypatch.setattr(A, "make_mask", make_mask)
+    monkeypatch.setattr(A, "squeeze", squeeze)
+    monkeypatch.setattr(Image.Image, "save", save)
+    img = A.kodak_size(A.eval_image("motorcycle_right"))
+    assert img.shape == (512, 768, 3)
     r = A.edge_cost(img, EaszParams(n=32, b=4, T=2), repeats=3)
-    assert r["jpeg_s"] > 0 and 0 < r["ratio"] < 10
+    assert (r["mask_s"], r["squeeze_s"], r["jpeg_s"]) == (2.0, 1.0, 40.0)
+    assert r["ratio"] == 3 / 40 and r["ratio_squeeze_only"] == 1 / 40 and r["ratio_median"] == 5 / 40
+    assert len(squeezed) == 3 and squeezed[0].shape == (512, 576, 3)      # 768 * 6/8 columns kept
 
 
 def test_bench_command_runs(capsys):

@@ -33,11 +33,52 @@ def _pair(seed=0, shape=(2, 32, 32, 3)):
     return x, y
 
 
-def test_metric_properties_synthetic_weights():
+def _lpips_numpy_f64(w, x0, x1):
+    """LPIPS-VGG written from spec easz.lpips in float64 NumPy (independent of ref.easz.lpips:
+    its own constants, convolution by nine shifted matrix products, floor max-pooling)."""
+    shift = np.array([-0.030, -0.088, -0.188])
+    scale = np.array([0.458, 0.448, 0.450])
+    stages = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]]
+
+    def conv_relu(x, k, b):
+        n, h, ww, _ = x.shape
+        xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+        y = sum(xp[:, dy:dy + h, dx:dx + ww, :] @ k[dy, dx] for dy in range(3) for dx in range(3))
+        return np.maximum(y + b, 0.0)
+
+    def feats(x):
+        out, i = [], 0
+        for si, stage in enumerate(stages):
+            if si:
+                n, h, ww, c = x.shape
+                x = x[:, : h // 2 * 2, : ww // 2 * 2].reshape(n, h // 2, 2, ww // 2, 2, c).max(axis=(2, 4))
+            for _ in stage:
+                x = conv_relu(x, w[f"conv{i}.kernel"].astype(np.float64), w[f"conv{i}.bias"].astype(np.float64))
+                i += 1
+            out.append(x)                       # relu1_2, relu2_2, relu3_3, relu4_3, relu5_3
+        return out
+
+    f0 = feats((np.asarray(x0, np.float64) - shift) / scale)
+    f1 = feats((np.asarray(x1, np.float64) - shift) / scale)
+    d = np.zeros(len(x0))
+    for l, (a, b) in enumerate(zip(f0, f1)):
+        na = a / (np.sqrt((a * a).sum(-1, keepdims=True)) + 1e-10)
+        nb = b / (np.sqrt((b * b).sum(-1, keepdims=True)) + 1e-10)
+        d += (((na - nb) ** 2) @ w[f"lin{l}.kernel"].astype(np.float64)).mean(axis=(1, 2))
+    return d
+
+
+def test_values_match_an_independent_float64_numpy_lpips():
+    """Synthetic VGG weights (the real ones are not shipped), 2 noisy pairs of 32 x 32 and one
+    36 x 20 pair (odd sizes exercise floor pooling): ref.easz.lpips == the float64 NumPy
+    reference to 1e-4 relative; plus d(x, x) = 0 and symmetry."""
     w = synthetic_vgg(1)
     x, y = _pair()
     d = np.asarray(L.lpips(w, x, y))
-    assert d.shape == (2,) and d.dtype == np.float32 and np.all(d > 0)
+    assert d.shape == (2,) and d.dtype == np.float32
+    np.testing.assert_allclose(d, _lpips_numpy_f64(w, x, y), rtol=1e-4)
+    a, b = _pair(5, (1, 36, 20, 3))
+    np.testing.assert_allclose(np.asarray(L.lpips(w, a, b)), _lpips_numpy_f64(w, a, b), rtol=1e-4)
     assert np.allclose(np.asarray(L.lpips(w, y, x)), d, rtol=1e-5)
     assert np.allclose(np.asarray(L.lpips(w, x, x)), 0.0, atol=1e-7)
 

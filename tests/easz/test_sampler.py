@@ -58,25 +58,23 @@ def test_counts_reproducibility_and_seed_sensitivity():
     assert constraint_violations(a, 1, 0) == 0
 
 
-@pytest.mark.eq("easz.row_sampler", "easz.C5")
-def test_one_bounded_draw_per_sample_from_the_easz_stream():
-    """A port's procedure, written out independently: ascending admissible list, bounded(len)."""
-    cfg = SamplerConfig(8, 2, 1, 0)
-    rng = Pcg32(7, EASZ_MASK_STREAM)
-    keep = np.ones((8, 8), np.uint8)
-    prev: list[int] = []
-    for i in range(8):
-        row: list[int] = []
-        for _ in range(2):
-            for d, D in relaxation_schedule(1, 0):
-                adm = [c for c in range(8) if all(abs(c - e) > d for e in row) and
-                       (i == 0 or all(abs(c - p) > D for p in prev))]
-                if adm:
-                    break
-            row.append(adm[rng.bounded(len(adm))])
-        keep[i, row] = 0
-        prev = row
-    assert np.array_equal(keep, row_sampler_mask(cfg, 7))
+@pytest.mark.eq("easz.row_sampler", "easz.C5", "easz.1", "easz.inter_row")
+def test_one_bounded_draw_per_sample_hand_worked():
+    """g = 6, T = 2, delta = 1, Delta = 0, seed 7, worked by hand from the PCG32 draws.
+
+    Row 0, draw 1: A = [0 1 2 3 4 5], bounded(6) = 0 -> column 0.
+    Row 0, draw 2: |c - 0| > 1 -> A = [2 3 4 5], bounded(4) = 3 -> column 5.
+    Row 1, draw 1: not below 0 or 5 -> A = [1 2 3 4], bounded(4) = 2 -> column 3.
+    Row 1, draw 2: also |c - 3| > 1 -> A = [1], bounded(1) = 0 -> column 1 (a draw is made
+    even when A has one element).
+    """
+    r = Pcg32(7, EASZ_MASK_STREAM)
+    assert [r.bounded(6), r.bounded(4), r.bounded(4), r.bounded(1)] == [0, 3, 2, 0]
+    erased, levels = sample_erased_columns(SamplerConfig(6, 2, 1, 0), Pcg32(7, EASZ_MASK_STREAM))
+    assert erased[:2] == [[0, 5], [3, 1]]
+    assert levels[0] == levels[1] == [(1, 0), (1, 0)]
+    keep = row_sampler_mask(SamplerConfig(6, 2, 1, 0), 7)
+    assert keep[:2].tolist() == [[0, 1, 1, 1, 1, 0], [1, 0, 1, 0, 1, 1]]
 
 
 @settings(max_examples=150, deadline=None)

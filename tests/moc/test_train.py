@@ -21,11 +21,24 @@ def test_rate_penalty_formulas():
     y = (r.standard_normal((3, 7, 5, 4)) * np.array([0.5, 2.0, 8.0, 0.0]) + 3.0).astype(np.float32)
     v = y.reshape(-1, 4).astype(np.float64).var(axis=0)  # biased, per channel
     np.testing.assert_allclose(float(rate_penalty(y, "variance")), v.mean(), rtol=1e-5)
+    yy = y.reshape(-1).astype(np.float64)  # the slides' literal form: one mean over all elements
+    np.testing.assert_allclose(float(rate_penalty(y, "literal")), np.mean((yy - yy.mean()) ** 2), rtol=1e-5)
     np.testing.assert_allclose(float(rate_penalty(y, "log_std")), np.mean(0.5 * np.log2(v + 1e-6)), rtol=1e-5)
     # dead channel (std 0): finite thanks to the 1e-6 floor
     assert np.isfinite(float(rate_penalty(y, "log_std")))
     with pytest.raises(ValueError):
         rate_penalty(y, "entropy")
+
+
+@pytest.mark.eq("moc.rate_penalty")
+def test_rate_penalty_literal_vs_per_channel_by_hand():
+    """Two channels, two positions: channel 0 = (0, 2), channel 1 = (10, 10).
+    Literal (one mean 5.5): (5.5^2 + 4.5^2 + 3.5^2 + 4.5^2) / 4 = 83 / 4 = 20.75.
+    Per channel: variances 1 and 0, mean 0.5 = 20.75 - ((1 - 5.5)^2 + (10 - 5.5)^2) / 2."""
+    y = np.array([[0.0, 10.0], [2.0, 10.0]], np.float32)
+    assert float(rate_penalty(y, "literal")) == 20.75
+    assert float(rate_penalty(y, "variance")) == 0.5
+    assert abs(float(rate_penalty(y, "log_std")) - 0.5 * (0.5 * np.log2(1 + 1e-6) + 0.5 * np.log2(1e-6))) < 1e-5
 
 
 @pytest.mark.eq("moc.rate_penalty", "moc.C25")
@@ -50,7 +63,10 @@ def test_total_loss_is_mse_plus_lambda_rate_and_noise_is_one_step():
     y = r.standard_normal((2, 1, 1, 12)).astype(np.float32) * 5
     m = float(mse(x, xh))
     np.testing.assert_allclose(m, np.mean((x.astype(np.float64) - xh) ** 2), rtol=1e-5)
-    np.testing.assert_allclose(float(total_loss(x, xh, y, 1e-3)), m + 1e-3 * float(rate_penalty(y)), rtol=1e-6)
+    # independent float64 NumPy: MSE + lambda * mean_c 0.5 log2(biased var_c + 1e-6)
+    v = y.reshape(-1, 12).astype(np.float64).var(axis=0)
+    want = np.mean((x.astype(np.float64) - xh) ** 2) + 1e-3 * np.mean(0.5 * np.log2(v + 1e-6))
+    np.testing.assert_allclose(float(total_loss(x, xh, y, 1e-3)), want, rtol=1e-5)
     u = np.asarray(uniform_noise(jax.random.key(0), (100_000,)))
     assert u.dtype == np.float32 and u.min() >= -0.5 and u.max() <= 0.5 and abs(u.mean()) < 0.01
     assert abs(u.var() - 1 / 12) < 2e-3
