@@ -24,12 +24,28 @@ def test_cli_encode_decode(tmp_path):
 
 
 @pytest.mark.eq("moc.C17")
-def test_resample_baseline_shapes():
+def test_resample_baseline_against_box_average_and_pillow_bicubic():
+    """21 x 30 at k = 2: pad symmetrically to 24 x 32, average 4 x 4 boxes (rounded), upsample
+    each channel with Pillow's bicubic and crop -- computed here; the small image survives the
+    lossless WebP bytes (decoded with Pillow); a constant image comes back exactly."""
+    import io
+
+    from PIL import Image
+
     from ref.moc.analyses import resample_baseline
 
     img = np.random.default_rng(0).integers(0, 256, (21, 30, 3), dtype=np.uint8)
     rec, nb = resample_baseline(img, 2)
-    assert rec.shape == img.shape and rec.dtype == np.uint8 and nb > 0
+    p = np.pad(img, ((0, 3), (0, 2), (0, 0)), mode="symmetric").astype(np.float64)
+    small = np.clip(np.rint(p.reshape(6, 4, 8, 4, 3).mean(axis=(1, 3))), 0, 255).astype(np.uint8)
+    up = np.stack([np.asarray(Image.fromarray(small[:, :, c]).resize((32, 24), Image.BICUBIC))
+                   for c in range(3)], axis=2)
+    assert np.array_equal(rec, up[:21, :30])
+    buf = io.BytesIO()
+    Image.fromarray(small).save(buf, format="WEBP", lossless=True)
+    assert abs(nb - len(buf.getvalue())) <= 64          # same image, same lossless codec
+    flat = np.full((21, 30, 3), 77, np.uint8)
+    assert np.array_equal(resample_baseline(flat, 2)[0], flat)
 
 
 @pytest.mark.eq("moc.C16")
@@ -54,7 +70,14 @@ def test_fit_pca_orthonormal_sorted():
     a = np.random.default_rng(0).standard_normal((500, 6)) * np.array([5, 4, 3, 2, 1, 0.5])
     mu, V, sd = fit_pca(a, 3)
     assert np.allclose(V.T @ V, np.eye(3), atol=1e-12) and np.all(np.diff(sd) < 0)
-    assert np.allclose(np.abs(V[np.argmax(np.abs(V), 0), range(3)]), np.abs(V).max(0))
+    # peer: NumPy's SVD of the centred data; same directions up to sign, sd = s / sqrt(n - 1)
+    c = a - a.mean(axis=0)
+    _, s, vt = np.linalg.svd(c, full_matrices=False)
+    np.testing.assert_allclose(np.abs(V.T @ vt[:3].T), np.eye(3), atol=1e-9)
+    np.testing.assert_allclose(sd, s[:3] / np.sqrt(len(a) - 1), rtol=1e-10)
+    np.testing.assert_allclose(mu, a.mean(axis=0), atol=1e-15)
+    # sign convention: the largest-magnitude entry of every column is positive
+    assert np.all(V[np.argmax(np.abs(V), axis=0), range(3)] > 0)
 
 
 def test_bench_runs_without_peer():
