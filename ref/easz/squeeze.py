@@ -113,8 +113,19 @@ def copy_geometry(plan: SqueezePlan, h: int, w: int, c: int, size: int) -> tuple
 def squeeze(img: np.ndarray, plan: SqueezePlan) -> np.ndarray:
     """X (H, W, C), H and W multiples of n -> X_sq (H, W*k/g, C), same dtype.
 
-    For every template row r and kept run [s, e) -> [o, o + e - s):
+    The formula (easz.squeeze), in one line:
+
+        X_sq[y] = X[y, K[y]]        K = the per-pixel keep mask (easz.C7), kept columns in order
+
+    which is :func:`squeeze_reference`; this function computes the same array
+    (tests/easz/test_mask_patchify_squeeze.py::test_property_squeeze_matches_formula_and_unsqueeze_is_identity_on_kept
+    and tests/easz/test_squeeze_twin.py).  How: for every template row r and kept run
+    [s, e) -> [o, o + e - s) of sub-patch columns,
+
         X_sq[band r of every patch, o*b : (o+e-s)*b] = X[band r, s*b : e*b]   (all patches)
+
+    done as one strided block copy per run (:func:`copy_geometry` gives the byte offsets and
+    strides of those blocks).
     """
     img = np.ascontiguousarray(img)
     h, w, c = img.shape
@@ -131,7 +142,9 @@ def squeeze(img: np.ndarray, plan: SqueezePlan) -> np.ndarray:
 def unsqueeze(sq: np.ndarray, plan: SqueezePlan, width: int) -> np.ndarray:
     """X_sq (H, W*k/g, C) -> X (H, W, C) with erased pixels 0 (inverse copy of :func:`squeeze`):
 
-        X[y, x_j(y)] = X_sq[y, j];   X[y, x] = 0 where K[y, x] = 0
+        X[y, K[y]] = X_sq[y];   X[y, x] = 0 where K[y, x] = 0
+
+    which is :func:`unsqueeze_reference` (tests/easz/test_squeeze_twin.py).
     """
     sq = np.ascontiguousarray(sq)
     h, ws, c = sq.shape
@@ -150,3 +163,14 @@ def squeeze_reference(img: np.ndarray, keep: np.ndarray, n: int, b: int) -> np.n
     h, w, c = img.shape
     K = pixel_keep(keep, n, b, h, w)
     return np.stack([img[y, K[y]] for y in range(h)])
+
+
+@implements("easz.unsqueeze")
+def unsqueeze_reference(sq: np.ndarray, keep: np.ndarray, n: int, b: int, width: int) -> np.ndarray:
+    """The literal formula X[y, K[y]] = X_sq[y], 0 elsewhere (slow, for tests and porters)."""
+    h, _, c = sq.shape
+    K = pixel_keep(keep, n, b, h, width)
+    out = np.zeros((h, width, c), sq.dtype)
+    for y in range(h):
+        out[y, K[y]] = sq[y]
+    return out

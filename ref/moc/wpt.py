@@ -38,6 +38,8 @@ __all__ = [
     "leaf_paths",
     "level_analysis_np",
     "level_synthesis_np",
+    "wpt_forward_np",
+    "wpt_inverse_np",
 ]
 
 
@@ -137,6 +139,71 @@ def leaf_paths(levels: int, ndim: int, style: str = "2d") -> list[str]:
                 parts.append("".join("ad"[b] for b in bits))
         out.append("".join(parts))
     return out
+
+
+# --------------------------------------------------------------------------- readable twin
+@implements("moc.wpt", "moc.C3")
+def wpt_forward_np(x: np.ndarray, wavelet: str = "bior4.4", levels: int = 3,
+                   axes: tuple[int, ...] = (0, 1)) -> np.ndarray:
+    """The J-level packet transform written plainly (readable twin of :func:`wpt_forward`).
+
+    Every node of level l-1 is split along each spatial axis i in turn by
+    :func:`level_analysis_np` (lo -> bit b_i = 0, hi -> b_i = 1); its child gets the digit
+    d_l = sum_i b_i 2^i, and a leaf's index is sum_l d_l 2^(D (J - l)) (moc.C3, the first
+    level most significant).  Output channel c * 2^(J D) + leaf.
+
+    x: float (S_0, ..., C) with the D spatial ``axes`` before the last (channel) axis, every
+    S_i a multiple of 2^J.  Returns float64 (S_0 / 2^J, ..., C * 2^(J D)).  Slow (Python
+    loop over 2^(J D) nodes); tests/moc/test_wpt_readable.py checks wpt_forward against it.
+    """
+    x = np.asarray(x, np.float64)
+    D = len(axes)
+    nodes = [x]                                   # index in the list = leaf index so far
+    for _ in range(levels):
+        children = []
+        for node in nodes:
+            parts = {0: node}                     # digit -> subband, built axis by axis
+            for i, a in enumerate(axes):
+                split = {}
+                for d, y in parts.items():
+                    lo, hi = level_analysis_np(np.moveaxis(y, a, -1), wavelet)
+                    split[d] = np.moveaxis(lo, -1, a)
+                    split[d | (1 << i)] = np.moveaxis(hi, -1, a)
+                parts = split
+            children += [parts[d] for d in range(1 << D)]
+        nodes = children
+    C = x.shape[-1]
+    return np.stack([nodes[leaf][..., c] for c in range(C) for leaf in range(len(nodes))], axis=-1)
+
+
+@implements("moc.wpt_inverse", "moc.C3")
+def wpt_inverse_np(z: np.ndarray, wavelet: str = "bior4.4", levels: int = 3,
+                   axes: tuple[int, ...] = (0, 1)) -> np.ndarray:
+    """Readable twin of :func:`wpt_inverse` (refine = 0): :func:`wpt_forward_np` undone
+    level by level with :func:`level_synthesis_np`, last split first.  Returns float64."""
+    z = np.asarray(z, np.float64)
+    D = len(axes)
+    P = 1 << (levels * D)
+    C = z.shape[-1] // P
+    out = []
+    for c in range(C):
+        nodes = [z[..., c * P + leaf] for leaf in range(P)]
+        for _ in range(levels):
+            parents = []
+            for k in range(0, len(nodes), 1 << D):
+                parts = {d: nodes[k + d] for d in range(1 << D)}
+                for i in reversed(range(D)):
+                    a = axes[i]
+                    merged = {}
+                    for d in [d for d in parts if not d & (1 << i)]:
+                        lo, hi = parts[d], parts[d | (1 << i)]
+                        merged[d] = np.moveaxis(level_synthesis_np(np.moveaxis(lo, a, -1), np.moveaxis(hi, a, -1),
+                                                                   wavelet), -1, a)
+                    parts = merged
+                parents.append(parts[0])
+            nodes = parents
+        out.append(nodes[0])
+    return np.stack(out, axis=-1)
 
 
 # --------------------------------------------------------------------------- JAX
@@ -294,6 +361,14 @@ def wpt_forward(x: jax.Array, wavelet: str = "bior4.4", levels: int = 3,
     leaves of ``pywt.WaveletPacket2D(..., mode='periodization')`` (D = 2), ``WaveletPacket``
     (D = 1) and, reordered by :func:`leaf_paths`, ``WaveletPacketND``.
 
+    Readable twin: :func:`wpt_forward_np` (the same leaves built node by node from
+    :func:`level_analysis_np`, the moc.wpt_level equation); ``wpt_forward`` equals it to
+    float rounding -- ``tests/moc/test_wpt_readable.py::test_fast_forward_equals_readable_twin``
+    (and both equal pywt: ``tests/moc/test_wpt.py``).  What the fast path does differently:
+    each level filters along the *outermost* axis (every tap one contiguous block), the
+    subband bits live in one "bit group" axis inserted at their leaf-order place
+    (:func:`leaf_order`), and one final transpose gives the output layout.
+
     Two compiled stages: the filter levels, then one transpose into the output layout.
     They are separate programs on purpose: in one program XLA:CPU fuses the last level
     into the transpose, and the fused loop (a lo/hi select per output value, strided
@@ -352,7 +427,9 @@ def wpt_inverse(z: jax.Array, wavelet: str = "bior4.4", levels: int = 3,
     reconstruction filters (moc.wpt_inverse), the forward's stages in reverse.
 
     z: (..., K_0, ..., K_{D-1}, C * 2^(J*D)) -> (..., 2^J K_0, ..., 2^J K_{D-1}, C).
-    Equals pywt's reconstruction of the same leaves.  ``refine`` > 0 adds that many steps
+    Equals pywt's reconstruction of the same leaves, and its readable twin
+    :func:`wpt_inverse_np` (``tests/moc/test_wpt_readable.py::test_fast_inverse_equals_readable_twin``).
+    ``refine`` > 0 adds that many steps
     of iterative refinement x += inverse(z - forward(x)), which removes the ~1e-11 round-trip
     error of the tabulated bior4.4 filters (moc.C4): use refine=1 for a float64 exact inverse.
     """
