@@ -64,36 +64,31 @@ def float_hyper_synthesis_f64(p_float: dict, z_hat) -> dict[str, np.ndarray]:
     return {"h0": h0, "h1": h1, "out": conv(p_float["conv2"], np.maximum(h1, 0))}
 
 
-def float_indices(p_float: dict, z_hat, mean_grid: int, *, f64: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def float_indices(p_float: dict, z_hat, mean_grid: int, *, f64: bool = False):
     """The float path's indices: conditional_indices(mean, scale) of the float h_s output.
 
-    f64=False: the codec's float path (ref.core.layers, JAX, in the parameters' dtype, float32
-    for shipped networks); f64=True: :func:`float_hyper_synthesis_f64`.  Returns
-    (scale_idx, mean_idx) int64 (B, 4h, 4w, M).  This is what an encoder without the integer
-    network would use -- bit-exact only on the machine that computed it.
+    f64=False: the codec's float path (``ref.core.hyperprior.hyper_synthesis``, JAX, float32
+    input); f64=True: :func:`float_hyper_synthesis_f64`.  Returns ConditionalIndices of shape
+    (B, 4h, 4w, M) on grid ``mean_grid``.  This is what an encoder without the integer network
+    would use -- bit-exact only on the machine that computed it.
     """
     from ref.core.entropy_models import conditional_indices
 
     if f64:
         out = float_hyper_synthesis_f64(p_float, z_hat)["out"]
+        M = out.shape[-1] // 2
+        scale, mean = out[..., :M], out[..., M:]
     else:
-        import jax.numpy as jnp
+        from ref.core.hyperprior import hyper_synthesis
 
-        from ref.core import layers as L
-
-        dt = jnp.asarray(p_float["conv2"]["w"]).dtype
-        x = jnp.asarray(np.asarray(z_hat), dt)
-        x = L.relu(L.deconv(p_float["deconv0"], x, stride=2))
-        x = L.relu(L.deconv(p_float["deconv1"], x, stride=2))
-        out = np.asarray(L.conv(p_float["conv2"], x, stride=1), np.float64)
-    M = out.shape[-1] // 2
-    return conditional_indices(out[..., M:], out[..., :M], mean_grid=mean_grid)
+        scale, mean = hyper_synthesis(p_float, np.asarray(z_hat))
+    return conditional_indices(np.asarray(mean, np.float64), np.asarray(scale, np.float64), mean_grid=mean_grid)
 
 
 def path_indices(p_float: dict, p_int: dict, z_hat, *, backend: str = "numpy") -> dict:
     """Both paths' indices on one z_hat: {"float": ConditionalIndices, "int": ConditionalIndices}.
 
-    The float path uses ref.core.layers in the parameters' dtype on the mean grid
+    The float path is ref.core.hyperprior.hyper_synthesis (float32) on the mean grid
     p_int["mean_grid"]; the integer path is :func:`ref.core.intnet.int_conditional_indices`.
     For rate comparisons (integer vs float path) on trained models: code the same y with each
     (entropy_models.quantize_conditional / conditional_bits) and compare.

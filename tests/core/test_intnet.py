@@ -154,14 +154,18 @@ def test_integer_layers_equal_float_layers_on_integers():
         assert np.array_equal(got.astype(np.float64), want)
 
 
-def test_float_twin_matches_core_layers():
+def test_float_twin_matches_core_hyper_synthesis():
+    """The float64 twin used for calibration is CORE's h_s (ref.core.hyperprior, float64 input),
+    with the contract's channel split: output[..., :M] = scale, [..., M:] = mean."""
+    from ref.core.hyperprior import hyper_synthesis
+
     p = Q.synthetic_hyper_synthesis(4, 8, 8)
     p64 = {n: {k: jnp.asarray(v, jnp.float64) for k, v in d.items()} for n, d in p.items()}
     z = Q.synthetic_z_hat(5, (1, 3, 2, 8))
-    x = L.relu(L.deconv(p64["deconv0"], jnp.asarray(z, jnp.float64)))
-    x = L.relu(L.deconv(p64["deconv1"], x))
-    want = np.asarray(L.conv(p64["conv2"], x))
-    assert np.allclose(Q.float_hyper_synthesis_f64(p, z)["out"], want, rtol=1e-12, atol=1e-12)
+    scale, mean = hyper_synthesis(p64, jnp.asarray(z, jnp.float64))
+    out = Q.float_hyper_synthesis_f64(p, z)["out"]
+    assert np.allclose(out[..., :8], np.asarray(scale), rtol=1e-12, atol=1e-12)
+    assert np.allclose(out[..., 8:], np.asarray(mean), rtol=1e-12, atol=1e-12)
 
 
 # =========================================================================== network, backends
