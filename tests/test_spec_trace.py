@@ -32,3 +32,36 @@ def test_static_test_scan_finds_markers(tmp_path):
     found = spec_trace.test_ids(t)
     assert set(found) == {"core.a", "core.b", "core.c"}
     assert found["core.b"] == ["tests/test_x.py::test_one"]
+
+
+def test_trace_one_id_prints_the_whole_chain_at_any_width():
+    """`codecref spec trace easz.C28` at 40 columns: every function with the file:line of its
+    def (found here by reading the source), every test with its line, every vector id."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from ref.cli import cli
+
+    res = CliRunner().invoke(cli, ["spec", "trace", "easz.C28"], env={"COLUMNS": "40"})
+    assert res.exit_code == 0, res.output
+    src = (Path(spec_trace.repo_root()) / "ref/easz/interp.py").read_text().splitlines()
+    line = next(i for i, t in enumerate(src, 1) if t.startswith("def interpolate_per_patch("))
+    assert f"ref.easz.interp.interpolate_per_patch  ref/easz/interp.py:{line}" in res.output
+    assert "tests/easz/test_model.py::test_untrained_residual_model_is_exactly_the_interpolation" in res.output
+    assert "easz.model.forward_n32_b4" in res.output and "spec/easz.md:" in res.output
+    from ref.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["spec", "trace", "easz.no_such_id"])
+    assert exc.value.code == 2                     # InputError: one line, exit 2
+
+
+def test_trace_matrix_never_cuts_function_names():
+    from click.testing import CliRunner
+
+    from ref.cli import cli
+
+    res = CliRunner().invoke(cli, ["spec", "trace"], env={"COLUMNS": "60"})
+    assert "ref.easz.interp.interpolate_per_patch" in res.output
+    assert "ref.moc.wpt.wpt_forward_np" in res.output

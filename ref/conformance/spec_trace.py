@@ -137,3 +137,88 @@ def porter_problems(root: Path, manifest: dict) -> list[str]:
         probs.extend(f"vector {p}" for p in golden.doc_problems(entry, vectors.get(vid)))
     probs.extend(f"spec data: {p}" for p in spec_data.problems(root))
     return probs
+
+
+# --------------------------------------------------------------------------- one ID's chain
+def function_location(path: str, root: Path | None = None) -> str:
+    """``module.qualname`` -> ``ref/easz/recon.py:112`` (the line of its ``def``/``class``)."""
+    import importlib
+    import inspect
+
+    root = root or repo_root()
+    module, _, qual = path.rpartition(".")
+    obj = None
+    while module:
+        try:
+            obj = importlib.import_module(module)
+            break
+        except ImportError:
+            module, _, head = module.rpartition(".")
+            qual = f"{head}.{qual}"
+    for part in qual.split("."):
+        obj = getattr(obj, part, None)
+    if obj is None:
+        return "?"
+    obj = inspect.unwrap(obj)
+    try:
+        lines, start = inspect.getsourcelines(obj)
+        file = Path(inspect.getsourcefile(obj)).resolve()
+    except (OSError, TypeError):
+        return "?"
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith(("def ", "class ", "async def ")):
+            start += i
+            break
+    try:
+        file = file.relative_to(root)
+    except ValueError:
+        pass
+    return f"{file.as_posix()}:{start}"
+
+
+def test_location(node_id: str, root: Path | None = None) -> str:
+    """``tests/x.py::name`` -> ``tests/x.py:LINE`` of the def; ``tests/x.py`` (a module-wide
+    ``pytestmark``) -> ``tests/x.py:LINE`` of that assignment."""
+    root = root or repo_root()
+    rel, _, name = node_id.partition("::")
+    tree = ast.parse((root / rel).read_text())
+    for node in ast.walk(tree):
+        if name and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            return f"{rel}:{node.lineno}"
+        if not name and isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+            return f"{rel}:{node.lineno}"
+    return rel
+
+
+def spec_location(eq_id: str, root: Path | None = None) -> str:
+    """``spec/<file>.md:LINE`` of the ID's heading ('' if undeclared)."""
+    root = root or repo_root()
+    for path in sorted((root / "spec").glob("*.md")):
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            m = HEADING_RE.match(line)
+            if m and m.group(1) == eq_id:
+                return f"spec/{path.name}:{i}"
+    return ""
+
+
+def chain_lines(eq_id: str, root: Path | None = None) -> list[str]:
+    """The whole chain of one ID as plain lines (never cut at any terminal width): spec
+    heading, every implementing function with file:line, every test with file:line, every
+    golden vector.  An unknown ID gives one line saying so."""
+    root = root or repo_root()
+    rows, _ = build(root)
+    row = next((r for r in rows if r.eq_id == eq_id), None)
+    if row is None:
+        return [f"{eq_id}: not declared in spec/"]
+    out = [f"{row.eq_id}  {row.title}", f"  spec       {spec_location(eq_id, root)}"]
+    out.append(f"  functions  ({len(row.functions)})")
+    out += [f"    {f}  {function_location(f, root)}" for f in row.functions]
+    out.append(f"  tests      ({len(row.tests)})")
+    out += [f"    {t}  (line {test_location(t, root).rpartition(':')[2]})" if "::" in t
+            else f"    {test_location(t, root)}  [module pytestmark: every test in the file]" for t in row.tests]
+    out.append(f"  vectors    ({len(row.vectors)})")
+    out += [f"    {v}" for v in row.vectors]
+    missing = [n for n, v in (("function", row.functions), ("test", row.tests), ("vector", row.vectors)) if not v]
+    out.append("  complete" if not missing else f"  GAP: no {', no '.join(missing)}")
+    return out
