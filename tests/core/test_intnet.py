@@ -21,6 +21,8 @@ from ref.core import intnet_ptq as Q
 from ref.core import layers as L
 from ref.core import tables as T
 from ref.core.errors import InputError
+from ref.core.hyperprior import hyper_synthesis
+from ref.core.quantization import to_symbols
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,8 +159,6 @@ def test_integer_layers_equal_float_layers_on_integers():
 def test_float_twin_matches_core_hyper_synthesis():
     """The float64 twin used for calibration is CORE's h_s (ref.core.hyperprior, float64 input),
     with the contract's channel split: output[..., :M] = scale, [..., M:] = mean."""
-    from ref.core.hyperprior import hyper_synthesis
-
     p = Q.synthetic_hyper_synthesis(4, 8, 8)
     p64 = {n: {k: jnp.asarray(v, jnp.float64) for k, v in d.items()} for n, d in p.items()}
     z = Q.synthetic_z_hat(5, (1, 3, 2, 8))
@@ -329,6 +329,22 @@ def test_damaged_parameters_rejected(small):
         I.int_hyper_synthesis(p, z, backend="float")
 
 
+@pytest.mark.eq("core.intnet_hs", "core.C41")
+def test_extreme_z_hat_is_clipped_not_overflowed(small):
+    """A damaged or hostile stream may decode any int64 z_hat: the input clip keeps every
+    accumulator inside the [core.C41] bound, on every backend."""
+    _, p, z = small
+    zx = z.copy()
+    zx[0, 0, 0, :4] = [np.iinfo(np.int64).max, np.iinfo(np.int64).min, 1 << 40, -(1 << 40)]
+    zc = np.clip(zx, -int(p["z_max"]), int(p["z_max"]))
+    want = I.int_hyper_synthesis_trace(p, zc, backend="reference")
+    bound = I.accumulator_bound(p["deconv0"]["w"], p["deconv0"]["b"], int(p["z_max"]), stride=2)
+    assert np.all(np.abs(want["acc0"]) <= bound)
+    for b in I.BACKENDS:
+        got = I.int_hyper_synthesis_trace(p, zx, backend=b)
+        assert all(np.array_equal(got[k], want[k]) for k in want)
+
+
 @pytest.mark.eq("core.C43")
 def test_checkpoint_roundtrip(small):
     from safetensors.numpy import load, save
@@ -451,7 +467,8 @@ def test_integer_indices_identical_across_backends_threads_devices():
     """(b) The integer path takes integer z_hat: numpy (BLAS float64) and jax (XLA float64) give
     bit-identical intermediates and indices in this process, in a process with one BLAS/XLA
     thread, and in one with two XLA host devices and two BLAS threads -- while the float path's
-    own numbers differ between float32 (jax) and float64 (numpy) evaluations of one network."""
+    own numbers differ between float32 (jax) and float64 (numpy) evaluations of one network,
+    and move when its float input moves by one ulp (the integer path's indices do not)."""
     here = _probe(None)
     one = _probe({"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                   "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"})
@@ -462,9 +479,20 @@ def test_integer_indices_identical_across_backends_threads_devices():
     p = Q.synthetic_hyper_synthesis(0, 24, 24)
     z = Q.synthetic_z_hat(1, (1, 4, 6, 24))
     f64 = Q.float_hyper_synthesis_f64(p, z)["out"]
-    x = L.relu(L.deconv(p["deconv0"], jnp.asarray(z, jnp.float32)))
-    f32 = np.asarray(L.conv(p["conv2"], L.relu(L.deconv(p["deconv1"], x))), np.float64)
+    f32 = np.concatenate([np.asarray(a, np.float64) for a in hyper_synthesis(p, z.astype(np.float32))], axis=-1)
     assert np.abs(f32 - f64).max() > 0
+    # the float synthesis input perturbed by one ulp (every element, both directions): the float
+    # output moves; the integer path's input is the quantised latent, which does not
+    zf = z.astype(np.float32)
+    p_int = Q.quantize_hyper_synthesis(p, Q.synthetic_z_hat(2, (4, 4, 4, 24)))
+    want = I.int_hyper_synthesis(p_int, z)
+    for direction in (np.inf, -np.inf):
+        zp = np.nextafter(zf, np.float32(direction))
+        assert np.all(zp != zf)
+        moved = np.concatenate([np.asarray(a, np.float64) for a in hyper_synthesis(p, zp)], axis=-1)
+        assert np.any(moved != f32)
+        got = I.int_hyper_synthesis(p_int, to_symbols(zp))
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
 
 
 def test_bench_and_report_smoke():
