@@ -237,3 +237,34 @@ def test_issue_reproducers_through_the_cli(tmp_path):
         assert r.returncode == 3, (name, r.stderr)
         assert "internal error" not in r.stderr
     assert not (tmp_path / "o.png").exists()
+
+
+def test_easz_model_reconstruction_in_bands_equals_one_call(monkeypatch):
+    """Decoder memory is bounded by bands of patch rows (bits.C3); the pixels must not change."""
+    import ref.easz.codec as ec
+    from ref.easz.analyses import model_status
+
+    if model_status(32, 4) is not None:
+        pytest.skip("no shipped easz model")
+    img = _photo(96, 64)
+    parts = ec.parse(unpack(ec.encode(img, ec.EaszParams(n=32, b=4, T=2, inner="jpeg", quality=75,
+                                                          recon="model"))))
+    whole = ec.reconstruct_parts(parts)
+    monkeypatch.setattr(ec, "BAND_PIXELS", 64 * 32)  # one patch row per band
+    assert np.array_equal(ec.reconstruct_parts(parts), whole)
+
+
+@pytest.mark.parametrize("mask,n,b,T,seed", [("random", 16, 2, 6, 9), ("sampler", 32, 4, 2, 0), ("sr2x", 8, 1, 4, 0)])
+def test_easz_interp_in_bands_equals_one_call(monkeypatch, mask, n, b, T, seed):
+    """Banded easz.C16 (n rows of context) gives the whole-image pixels, also when a template
+    column is fully erased (the random mask with seed 9 has one)."""
+    import ref.easz.codec as ec
+
+    img = _photo(120, 88)
+    p = ec.EaszParams(n=n, b=b, T=T, mask=mask, seed=seed, inner="png", quality=0, recon="interp")
+    parts = ec.parse(unpack(ec.encode(img, p)))
+    monkeypatch.setattr(ec, "BAND_PIXELS", 1 << 30)
+    whole = ec.reconstruct_parts(parts)
+    for rows in (1, 2):
+        monkeypatch.setattr(ec, "BAND_PIXELS", parts.unsqueezed.shape[1] * n * rows)
+        assert np.array_equal(ec.reconstruct_parts(parts), whole)

@@ -41,6 +41,48 @@ def _print_results(title: str, results, backend: dict[str, str]) -> dict[str, in
     return counts
 
 
+class _progress:
+    """Context manager yielding a ``select`` wrapper that shows which vector is being
+    recomputed (a transient bar on a terminal's stderr; one start line otherwise)."""
+
+    def __init__(self, groot: Path, select):
+        import json
+
+        self.select = select
+        try:
+            ids = json.loads((groot / "manifest.json").read_text())["vectors"]
+            self.total = sum(1 for v in ids if select(v))
+        except Exception:  # noqa: BLE001 - the verify itself reports a broken manifest
+            self.total = None
+        self.bar = None
+
+    def __enter__(self):
+        import sys
+
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("golden verify", total=self.total)
+        elif self.total:
+            click.echo(f"golden verify: recomputing {self.total} vector(s) ...", err=True)
+
+        def tick(vid: str) -> bool:
+            ok = self.select(vid)
+            if ok and self.bar is not None:
+                self.bar.update(self.task, advance=1, description=vid)
+            return ok
+
+        return tick
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+        return False
+
+
 @golden.command("verify", context_settings=CONTEXT)
 @click.option("--system", default=None, help="only this system's vectors")
 @click.option("--id", "vid", default=None, help="only this vector (or id prefix)")
@@ -51,7 +93,10 @@ def golden_verify(system: str | None, vid: str | None, root: str | None) -> None
     from ref.core.runtime import describe
 
     groot = Path(root) if root else g.default_root()
-    results = g.verify(groot, g.discover(), _select(system, vid))
+    select = _select(system, vid)
+    vectors = g.discover()
+    with _progress(groot, select) as tick:
+        results = g.verify(groot, vectors, tick)
     counts = _print_results(f"golden verify ({groot})", results, describe())
     bad = sum(v for k, v in counts.items() if k != "PASS")
     if not results:

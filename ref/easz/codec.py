@@ -42,6 +42,7 @@ HEADER_FIELDS = {"easz_format": int, "height": int, "width": int, "channels": in
                  "quality": int, "recon": str}
 SECTIONS = ("mask", "inner")
 STRIP_ELEMENTS = 1 << 22  # finish_pixels works on strips of about this many samples
+BAND_PIXELS = 1 << 21     # reconstruction runs on bands of whole patch rows of about this many pixels
 #: Default geometry: the shipped model's (n = 32, b = 4, ref/weights/easz_n32_b4); override with --patch / --sub.
 DEFAULT_N = 32
 DEFAULT_B = 4
@@ -328,11 +329,27 @@ def parse(container) -> DecodedParts:
 def reconstruct_parts(parts: DecodedParts, recon: str | None = None) -> np.ndarray:
     """Reconstruct, paste back kept pixels, round, crop -> uint8 (H, W, C)."""
     kind = recon or parts.params.recon
+    u, k, n = parts.unsqueezed, parts.pixel_keep, parts.params.n
+    band = max(n, BAND_PIXELS // max(1, u.shape[1]) // n * n)
     if kind == "interp":
-        r = interpolate(parts.unsqueezed, parts.pixel_keep)
+        # easz.C16 interpolates along rows and columns between the nearest kept pixels; the
+        # pixel mask repeats every n rows, so a kept pixel of a column, if any, lies within
+        # n rows: a band computed with n rows of context above and below equals the same
+        # rows of one whole-image call (bits.C3: memory bounded by the band).
+        out = np.empty_like(u)
+        for y in range(0, u.shape[0], band):
+            lo, hi = max(0, y - n), min(u.shape[0], y + band + n)
+            r = interpolate(u[lo:hi], k[lo:hi])[y - lo:y - lo + band]
+            out[y:y + band] = finish_pixels(r, u[y:y + band], k[y:y + band])
     else:
-        r = _model_reconstruct(parts.unsqueezed.astype(np.float32), parts.pixel_keep, parts.params.n, parts.params.b)
-    out = finish_pixels(r, parts.unsqueezed, parts.pixel_keep)
+        # The model reconstructs every n x n patch on its own (ref.easz.recon contract), so
+        # bands of whole patch rows give the same pixels as one call and bound the decoder's
+        # float temporaries by the band, not the image (bits.C3).
+        out = np.empty_like(u)
+        for y in range(0, u.shape[0], band):
+            ub, kb = u[y:y + band], k[y:y + band]
+            r = _model_reconstruct(ub.astype(np.float32), kb, n, parts.params.b)
+            out[y:y + band] = finish_pixels(r, ub, kb)
     return np.ascontiguousarray(crop(out, parts.height, parts.width))
 
 

@@ -229,6 +229,8 @@ def run_campaign(n_cases: int, *, first: int = 0, workers: int = 1, systems=None
     counts: Counter = Counter()
     per_system: dict[str, Counter] = {}
     changes: Counter = Counter()
+    families: dict[str, Counter] = {}
+    reasons: Counter = Counter()
     findings = []
     done = 0
     fh = open(out / "findings.jsonl", "a") if out else None
@@ -239,6 +241,11 @@ def run_campaign(n_cases: int, *, first: int = 0, workers: int = 1, systems=None
         res = r["result"]
         counts[res] += 1
         per_system.setdefault(r.get("system", "?"), Counter())[res] += 1
+        families.setdefault(r.get("what", "?").split(":")[0], Counter())[res] += 1
+        if res == "exit3":  # the kind of rejection: the message with numbers and quotes removed
+            import re
+
+            reasons[re.sub(r"[0-9]+|'[^']*'|\([^)]*\)", "#", r.get("msg", ""))[:70]] += 1
         if res == "exit0":
             changes[r.get("change", "?").split("(")[0]] += 1
         bad = res in ("exit70", "hang", "overcap") or r.get("change", "").startswith("garbage")
@@ -262,7 +269,9 @@ def run_campaign(n_cases: int, *, first: int = 0, workers: int = 1, systems=None
         "cases": done, "first": first, "seconds": round(time.time() - t0, 1), "workers": workers,
         "timeout_s": timeout, "cap_mb": cap_mb, "results": dict(counts),
         "per_system": {k: dict(v) for k, v in per_system.items()},
+        "per_family": {k: dict(v) for k, v in families.items()},
         "exit0_changes": dict(changes),
+        "exit3_reasons_top": dict(reasons.most_common(40)),
         "exit70": counts["exit70"], "hangs": counts["hang"], "overcap": counts["overcap"],
         "garbage": sum(1 for f in findings if f.get("change", "").startswith("garbage")),
         "findings": [{k: v for k, v in f.items() if k != "hex"} for f in findings[:50]],
