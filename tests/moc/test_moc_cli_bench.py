@@ -85,7 +85,11 @@ def test_bench_runs_without_peer():
 
     res = run_bench(64, 96, repeat=1, peer=False)
     rows = render(res)
-    assert res["ours_wpt_ms"] > 0 and res["pywt_wpt_ms"] > 0 and rows[0][-1].endswith("x")
+    assert res["ours_wpt_ms"] > 0 and res["pywt_wpt_ms"] > 0
+    # the ratio printed is pywt time / codecref time (not the inverse), one decimal
+    assert rows[0][-1] == f"{res['pywt_wpt_ms'] / res['ours_wpt_ms']:.1f}x"
+    assert rows[0][1] == f"{res['ours_wpt_ms']:.1f}" and rows[0][3] == f"{res['pywt_wpt_ms']:.1f}"
+    assert rows[1][-1] == "peer not run"
 
 
 @pytest.mark.slow

@@ -155,4 +155,7 @@ def test_train_command_cli(tmp_path):
     out = tmp_path / "m.safetensors"
     res = CliRunner().invoke(train_command, ["--model", "rgb_16x", "--steps", "5", "--seed", "1", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert out.is_file()
+    from ref.moc.model import CONFIGS, load_file
+
+    params, cfg, meta = load_file(out)
+    assert cfg == CONFIGS["rgb_16x"] and meta["steps"] == 5 and meta["seed"] == 1
