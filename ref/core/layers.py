@@ -8,11 +8,11 @@ Spec: spec/core-layers.md.
     [core.conv]    y[n,o,q,co] = b[co] + sum_{a,c,ci} xpad[n, s*o + a, s*q + c, ci] * w[a,c,ci,co]
                    xpad = x zero-padded by k//2 on every side (CompressAI ``conv``:
                    nn.Conv2d(k, stride=s, padding=k//2));  H_out = floor((H - 1)/s) + 1.
-    [core.deconv]  y[n,o,q,co] = b[co] + sum_{i,j,a,c,ci : o = s*i - p + a', q = s*j - p + c'}
-                   x[n,i,j,ci] * wt[ci,co,a',c']         (PyTorch ConvTranspose2d, p = k//2,
-                   output_padding = s - 1, H_out = s*H), with  w[a,c,ci,co] = wt[ci,co,k-1-a,k-1-c]
-                   (correlation form, HWIO);  computed as a stride-1 correlation of the s-dilated
-                   input, padded (k-1-p) before and (k-1-p+s-1) after, with w   [core.C30].
+    [core.deconv]  torch ConvTranspose2d(k, s, padding p = k//2, output_padding s-1), H_out = s*H:
+                   y[n, s*i - p + a', s*j - p + c', co] += x[n,i,j,ci] * wt[ci,co,a',c']  (+ b[co])
+                   computed in correlation form [core.C30]: w[a,c,ci,co] = wt[ci,co,k-1-a,k-1-c],
+                   a stride-1 correlation with w of the s-dilated input padded (k-1-p) before
+                   and (k-1-p+s-1) after.
     [core.resblock]       out = lrelu(conv3(lrelu(conv3(x)))) + skip(x)
     [core.resblock_gdn]   out = GDN(conv3(lrelu(conv3_s(x)))) + skip(x)
     [core.attention_block] out = x + A(x) * sigmoid(B(x))      (Cheng et al. 2020, no non-local)
