@@ -255,7 +255,11 @@ def decode_hyperprior(sections, z_tables: TableSet, z_offsets, indices_fn: Indic
         dz.finish()
     except InputError as exc:
         raise BitstreamError(f"bitstream: z stream: {exc}") from None
-    idx = _check_indices(indices_fn(z_hat), (1, H, W, M), "indices_fn")
+    full = indices_fn(z_hat)
+    shp = np.shape(getattr(full, "scale_idx", ()))
+    if len(shp) == 4 and (shp[3] != M or shp[1] < H or shp[2] < W):
+        raise BitstreamError(f"bitstream: latent {H}x{W}x{M} does not match the model's indices {shp[1:]}")
+    idx = _check_indices(full, (1, H, W, M), "indices_fn")
     if idx.mean_grid != grid:
         raise BitstreamError(f"bitstream: stream mean grid {grid} != the decoder's indices grid {idx.mean_grid}")
     try:

@@ -147,6 +147,8 @@ def test_stream_errors(model):
             HP.decode_hyperprior({**sec, "shape": bad}, ts, off, _fixed_fn(mean, scale))
     with pytest.raises(BitstreamError):                     # damaged y stream: end check fails
         HP.decode_hyperprior({**sec, "y": sec["y"][:-4]}, ts, off, _fixed_fn(mean, scale))
+    with pytest.raises(BitstreamError, match="indices"):    # stream says M = 6, the model has 5 channels
+        HP.decode_hyperprior(sec, ts, off, lambda z: E.conditional_indices(mean[..., :5], scale[..., :5]))
     with pytest.raises(InputError, match="ConditionalIndices"):
         HP.encode_hyperprior(y, z_hat, ts, off, lambda z: (E.scale_index(scale), E.mean_index(mean, 8)))
     with pytest.raises(InputError):
