@@ -1,0 +1,77 @@
+"""``codecref`` plug-in for hcf (see ref/cli/__init__.py for the contract)."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from ref.core.errors import InputError
+from ref.hcf.train import train_command  # noqa: F401
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def _read_input(infile: str) -> np.ndarray:
+    from ref.data.imageio import read_image
+
+    if infile != "-":
+        return read_image(infile)
+    data = sys.stdin.buffer.read()
+    if not data:
+        raise InputError("-: no image data on standard input")
+    with tempfile.TemporaryDirectory() as d:
+        p = Path(d) / "stdin"
+        p.write_bytes(data)
+        return read_image(p)
+
+
+@click.command(context_settings=CONTEXT)
+@click.option("--quality", "-q", "level", type=int, required=True, help="quality level 1 (lowest rate) .. 6")
+@click.argument("infile", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("outfile", type=click.Path(dir_okay=False, allow_dash=True))
+def encode_command(level: int, infile: str, outfile: str) -> None:
+    """Encode IN (PNG/JPEG/..., or - for stdin) at an HCF quality level; write OUT (or - for stdout).
+
+    OUT is written (atomically) only after a verification decode succeeded; the summary line
+    goes to stderr when OUT is -."""
+    from ref.core.metrics import psnr
+    from ref.data.safe_write import atomic_write, check_output
+    from ref.hcf.codec import decode_bytes, encode_image, get_model
+
+    if outfile != "-":
+        check_output(outfile, inputs=[infile] if infile != "-" else [], what="encoded file")
+    img = _read_input(infile)
+    get_model(level)
+    t0 = time.perf_counter()
+    data = encode_image(img, level)
+    enc_ms = (time.perf_counter() - t0) * 1e3
+    t0 = time.perf_counter()
+    rec = decode_bytes(data)
+    dec_ms = (time.perf_counter() - t0) * 1e3
+    if rec.shape != img.shape:
+        raise AssertionError(f"hcf verification decode returned {rec.shape}, expected {img.shape}")
+    if outfile == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        atomic_write(outfile, data)
+    h, w, c = img.shape
+    click.echo(f"hcf q{level}: {w}x{h}x{c} -> {len(data)} bytes, {8 * len(data) / (h * w):.4f} bpp, "
+               f"PSNR {psnr(img, rec):.2f} dB; encode {enc_ms:.0f} ms, verification decode {dec_ms:.0f} ms "
+               f"(first calls include jit) -> {outfile}", err=outfile == "-")
+
+
+def decode_container(container) -> np.ndarray:
+    from ref.hcf.codec import decode_container as dc
+
+    return dc(container)
+
+
+from ref.hcf.bench import bench_speed  # noqa: E402  (light: heavy imports are inside)
+
+bench_commands = {"speed": bench_speed}
