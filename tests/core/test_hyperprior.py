@@ -174,3 +174,34 @@ def test_one_ulp_of_float_scale_at_a_boundary_breaks_decoding(model):
         corrupted = True
     assert corrupted
     assert np.array_equal(HP.decode_hyperprior(sec, ts, off, _fixed_fn(mean, scale))[0], y_hat)
+
+
+@pytest.mark.eq("core.hp_sections")
+def test_damaged_sections_raise_only_bitstream_error():
+    rng = np.random.default_rng(0)
+    ts = T.TableSet(T.table_set("gaussian", 32, 1).freqs[[20, 26, 32]], 32)
+    off = np.array([0, 1, -1])
+    mean, scale = rng.normal(0, 2, (1, 8, 8, 4)), np.exp(rng.uniform(-2, 3, (1, 8, 8, 4)))
+    fn = _fixed_fn(mean, scale)
+    y = mean + scale * rng.standard_normal((1, 8, 8, 4))
+    y[0, 0, 0, 0] = 900.0                                   # escapes in y and z
+    z = rng.integers(-3, 4, (1, 2, 2, 3))
+    z[0, 0, 0, 0] = 60
+    sec, _ = HP.encode_hyperprior(y, z, ts, off, fn, radius=16)
+    n_err = 0
+    for _ in range(300):
+        s = dict(sec)
+        name = list(s)[rng.integers(len(s))]
+        b = bytearray(s[name])
+        if b and rng.integers(2):
+            b[rng.integers(len(b))] ^= 1 << int(rng.integers(8))
+        elif b:
+            del b[rng.integers(len(b)):]
+        else:
+            b += b"\x01"
+        s[name] = bytes(b)
+        try:
+            HP.decode_hyperprior(s, ts, off, fn)
+        except BitstreamError:
+            n_err += 1
+    assert n_err > 200                                      # anything but BitstreamError fails the test
