@@ -371,7 +371,8 @@ def im2col(x, k: int, stride: int, pad_lo: int, pad_hi: int, ho: int, wo: int, x
 
 
 def deconv_phase_weight(w: np.ndarray, stride: int) -> tuple[np.ndarray, int, int]:
-    """Transposed conv as one correlation of the *undilated* input with s*s output phases.
+    """Transposed-conv weights laid out by output phase: which taps each phase sums
+    (:func:`accumulator_bound` takes its per-phase maximum from this).
 
     Output o = s*t + f reads xd[o + a - lo] = x[t + d] with d = (f + a - lo) / s when
     s | (f + a - lo).  So Wp[d - dlo, e - dlo, ci, fy, fx, co] = w[s*d + lo - fy, s*e + lo - fx, ci, co]
