@@ -66,5 +66,5 @@ def check_input_pixels(height: int, width: int, what: str) -> int:
     cap = max_pixels()
     if n > cap:
         raise InputError(f"{what}: {width}x{height} = {n} pixels is over the cap of {cap} pixels "
-                         f"({_raise_hint()})")
+                         f"(raise it with ${ENV_MAX_PIXELS})")
     return n
