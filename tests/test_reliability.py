@@ -268,3 +268,11 @@ def test_easz_interp_in_bands_equals_one_call(monkeypatch, mask, n, b, T, seed):
     for rows in (1, 2):
         monkeypatch.setattr(ec, "BAND_PIXELS", parts.unsqueezed.shape[1] * n * rows)
         assert np.array_equal(ec.reconstruct_parts(parts), whole)
+
+
+def test_decode_refuses_a_container_file_over_1_gib_before_reading_it(tmp_path):
+    big = tmp_path / "big.cref"
+    with open(big, "wb") as f:  # sparse: no disk space used
+        f.truncate((1 << 30) + 1)
+    r = _run("decode", big, tmp_path / "o.png")
+    assert r.returncode == 3 and "larger than 1073741824 bytes" in r.stderr

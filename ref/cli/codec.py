@@ -71,12 +71,24 @@ def decode(infile: str, outfile: str, max_pixels: int | None) -> None:
 
 
 def _read_file(path: str) -> bytes:
+    """The bytes of a container file (or stdin for -); BitstreamError (exit 3) above
+    ref.core.limits.MAX_FILE_BYTES (1 GiB), checked before reading."""
+    from ref.core.errors import BitstreamError
+    from ref.core.limits import MAX_FILE_BYTES
+
+    too_big = BitstreamError(f"bitstream: {path}: larger than {MAX_FILE_BYTES} bytes, the most "
+                             "a codecref container file may have for this decoder")
     if path == "-":
-        return sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise too_big
+        return data
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{path}: no such file")
     try:
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise too_big
         return p.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None

@@ -26,6 +26,9 @@ __all__ = ["DEFAULT_MAX_PIXELS", "ENV_MAX_PIXELS", "max_pixels", "check_declared
 DEFAULT_MAX_PIXELS = 1 << 24
 ENV_MAX_PIXELS = "CODECREF_MAX_PIXELS"
 HARD_MAX_PIXELS = 1 << 40  # a value above this is surely a typo: refuse it
+#: Largest container file ``codecref decode`` / ``inspect`` reads (1 GiB): the bytes are read
+#: into memory before parsing, so this bounds that part of the decoder's memory.
+MAX_FILE_BYTES = 1 << 30
 
 
 def max_pixels() -> int:
