@@ -138,3 +138,67 @@ def decode_values(decoder, table_idx, tables: TableSet, payload: bytes) -> np.nd
     t = np.asarray(table_idx)
     sym = np.asarray(decoder.pop(tables.freqs, t.ravel().astype(np.int32)))
     return symbols_to_values(sym, tables.radius, payload).reshape(t.shape)
+
+
+# --------------------------------------------------------------------------- grouped payloads
+GROUP_LEN_BYTES = 4                 # [core.C7g] uint32 big-endian byte length per group
+
+
+@implements("core.C7g")
+def frame_escape_groups(payloads) -> bytes:
+    """Several [core.C7] escape payloads (one per coding group) -> one framed byte string.
+
+    payloads: sequence of bytes, payloads[g] = the escape payload of group g (possibly empty).
+    Returns  concat_g ( uint32_be(len(payloads[g])) || payloads[g] ).
+    A group's payload can then be located (:func:`escape_group_payload`) and decoded on its
+    own with :func:`exp_golomb_decode`, whose trailing-data check applies per group.
+    """
+    out = bytearray()
+    for g, p in enumerate(payloads):
+        p = bytes(p)
+        if len(p) >= 1 << (8 * GROUP_LEN_BYTES):
+            raise InputError(f"escape payload of group {g} has {len(p)} bytes (>= 2**32)")
+        out += len(p).to_bytes(GROUP_LEN_BYTES, "big") + p
+    return bytes(out)
+
+
+@implements("core.C7g")
+def split_escape_groups(section: bytes, n_groups: int) -> list[bytes]:
+    """Inverse of :func:`frame_escape_groups`: exactly ``n_groups`` payloads, nothing after them.
+
+    Raises BitstreamError if a length prefix or payload is truncated or bytes follow the last
+    group.
+    """
+    data = bytes(section)
+    out, pos = [], 0
+    for g in range(int(n_groups)):
+        if pos + GROUP_LEN_BYTES > len(data):
+            raise BitstreamError(f"escape section truncated in the length of group {g}")
+        n = int.from_bytes(data[pos:pos + GROUP_LEN_BYTES], "big")
+        pos += GROUP_LEN_BYTES
+        if pos + n > len(data):
+            raise BitstreamError(f"escape section truncated in the payload of group {g}")
+        out.append(data[pos:pos + n])
+        pos += n
+    if pos != len(data):
+        raise BitstreamError(f"escape section has {len(data) - pos} bytes after group {int(n_groups) - 1}")
+    return out
+
+
+@implements("core.C7g")
+def escape_group_payload(section: bytes, group: int) -> bytes:
+    """The payload of one group of a framed section, reading only the length prefixes before it
+    (the rest of the section is not checked; use :func:`split_escape_groups` for that)."""
+    data = bytes(section)
+    pos = 0
+    for g in range(int(group) + 1):
+        if pos + GROUP_LEN_BYTES > len(data):
+            raise BitstreamError(f"escape section truncated in the length of group {g}")
+        n = int.from_bytes(data[pos:pos + GROUP_LEN_BYTES], "big")
+        pos += GROUP_LEN_BYTES
+        if pos + n > len(data):
+            raise BitstreamError(f"escape section truncated in the payload of group {g}")
+        if g == group:
+            return data[pos:pos + n]
+        pos += n
+    raise InputError(f"group {group} < 0")

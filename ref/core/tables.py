@@ -337,8 +337,48 @@ def mixture_tables(scale_idx, mean_idx, weight_int, *, radius: int, mean_grid: i
         centre = floor(mean_idx[e, j*] / M),  j* = argmax_j weight_int[e, j] (ties: lowest j)
     and P(r) = sum_j w_j/2**16 * [F((r + 1/2 - d_j/M)/s_j) - F((r - 1/2 - d_j/M)/s_j)],
     d_j = mean_idx[e, j] - M * centre, evaluated as in _mixture_masses (integer mixing, >> 16).
+
+    Fast path (same integers, [core.table_gmm_fast]): the component CDFs come from a gather
+    into :func:`edge_cdf_table` (:func:`_mixture_masses_gather`) and the quantiser sorts unique
+    integer keys (:func:`_largest_remainder_keys`).  The readable twin is
+    :func:`mixture_tables_reference`; tests/core/test_tables_fast.py proves them bit-identical.
     """
     R, M = _check_common(radius, mean_grid)
+    s, offset, w, centre = _mixture_inputs(scale_idx, mean_idx, weight_int, M)
+    gather = M * _edge_table_len(family) <= GATHER_MAX_ENTRIES
+    N, k = s.shape
+    freqs = np.empty((N, 2 * R + 2), dtype=np.uint32)
+    block = FAST_BLOCK_ELEMENTS if gather else BLOCK_ELEMENTS      # small blocks stay in cache
+    rows = max(1, block // ((2 * R + 2) * max(k, 1)))              # bound the (rows, E, k) temporaries
+    for a in range(0, N, rows):
+        b = min(N, a + rows)
+        if gather:
+            masses = _mixture_masses_gather(s[a:b], offset[a:b], w[a:b], R, M, family)
+            freqs[a:b] = _largest_remainder_keys(masses, CDF_BITS)
+        else:
+            freqs[a:b] = quantize_masses(_mixture_masses(s[a:b], offset[a:b], w[a:b], R, M, family))
+    return TableSet(freqs, R), centre
+
+
+@implements("core.table_gmm")
+def mixture_tables_reference(scale_idx, mean_idx, weight_int, *, radius: int, mean_grid: int,
+                             family: str = "gaussian") -> tuple[TableSet, np.ndarray]:
+    """Readable twin of :func:`mixture_tables` (same arguments, same integers, ~10x slower):
+    every component CDF by :func:`cdf_fixed`, masses by :func:`_mixture_masses`, frequencies by
+    :func:`quantize_masses`.  This is the normative statement; the fast path must equal it."""
+    R, M = _check_common(radius, mean_grid)
+    s, offset, w, centre = _mixture_inputs(scale_idx, mean_idx, weight_int, M)
+    N, k = s.shape
+    freqs = np.empty((N, 2 * R + 2), dtype=np.uint32)
+    rows = max(1, BLOCK_ELEMENTS // ((2 * R + 2) * max(k, 1)))
+    for a in range(0, N, rows):
+        b = min(N, a + rows)
+        freqs[a:b] = quantize_masses(_mixture_masses(s[a:b], offset[a:b], w[a:b], R, M, family))
+    return TableSet(freqs, R), centre
+
+
+def _mixture_inputs(scale_idx, mean_idx, weight_int, M: int):
+    """Validate (N, k) mixture indices; -> (scale int64, offset int64, weight int64, centre int64 (N,))."""
     s = _check_scale_idx(scale_idx)
     mu = np.asarray(mean_idx)
     w = np.asarray(weight_int)
@@ -355,10 +395,133 @@ def mixture_tables(scale_idx, mean_idx, weight_int, *, radius: int, mean_grid: i
     j = np.argmax(w, axis=-1)                                 # first maximum
     centre = np.floor_divide(np.take_along_axis(mu, j[:, None], axis=-1)[:, 0], M)
     offset = mu - M * centre[:, None]
-    N, k = s.shape
-    freqs = np.empty((N, 2 * R + 2), dtype=np.uint32)
-    rows = max(1, BLOCK_ELEMENTS // ((2 * R + 2) * max(k, 1)))  # bound the (rows, E, k) temporaries
-    for a in range(0, N, rows):
-        b = min(N, a + rows)
-        freqs[a:b] = quantize_masses(_mixture_masses(s[a:b], offset[a:b], w[a:b], R, M, family))
-    return TableSet(freqs, R), centre
+    return s, offset, w, centre
+
+
+# --------------------------------------------------------------------------- fast path
+GATHER_MAX_ENTRIES = 1 << 24        # edge_cdf_table larger than this (M > ~230): readable path
+FAST_BLOCK_ELEMENTS = 1 << 18       # fast path: (rows, k, E) gathered block size (measured best ~2**18)
+
+
+def _saturation_u(family: str, mean_grid: int) -> np.ndarray:
+    """int64 (64,): U_s such that cdf_fixed(2M u - M - 2f, M, s) is constant for u >= U_s and
+    for u <= -U_s, every f in [0, M) (checked in :func:`edge_cdf_table`).
+
+    The CDF saturates (G = tab[L-1]) once T >> 22 >= L - 1, i.e. |n| >= a_sat =
+    ceil(((L-1) << 22) * 2M / inv_scale[s]); |n| >= 2M u - 3M + 2 for the edges above.
+    """
+    M = int(mean_grid)
+    L = _table_for(family).shape[0]
+    inv = shipped()["inv_scale"]
+    a_sat = -(-(((L - 1) << SHIFT) * 2 * M) // inv)
+    return (a_sat + 3 * M) // (2 * M) + 1
+
+
+def _edge_table_len(family: str) -> int:
+    return int((2 * _saturation_u(family, 1) + 1).sum()) if family in FAMILIES else 0
+
+
+@lru_cache(maxsize=8)
+def edge_cdf_table(family: str, mean_grid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precomputed component CDFs at every bin edge that can differ from saturation.
+
+    Returns (P int64 (sum_s M (2U_s + 1),), base int64 (64,), U int64 (64,)) with
+        P[base[s] + f (2U_s + 1) + (u + U_s)] = cdf_fixed(2M u - M - 2f, M, s)
+    for s in [0, 64), f in [0, M), u in [-U_s, U_s].  Cached, read-only.
+    """
+    if family not in FAMILIES:
+        raise InputError(f"unknown family {family!r} (expected one of {FAMILIES})")
+    M = int(mean_grid)
+    U = _saturation_u(family, M)
+    width = 2 * U + 1
+    base = np.concatenate([[0], np.cumsum(M * width)[:-1]]).astype(np.int64)
+    parts = []
+    for si in range(U.shape[0]):
+        u = np.arange(-U[si], U[si] + 1, dtype=np.int64)
+        n = 2 * M * u[None, :] - M - 2 * np.arange(M, dtype=np.int64)[:, None]      # (M, 2U+1)
+        c = cdf_fixed(n, M, np.int64(si), family)
+        far = cdf_fixed(np.array([[-2 * M * N_CLAMP_UNITS], [2 * M * N_CLAMP_UNITS]]), M, np.int64(si), family)
+        if np.any(c[:, 0] != far[0]) or np.any(c[:, -1] != far[1]):   # saturation bound is wrong
+            raise RuntimeError(f"edge_cdf_table: scale {si} not saturated at u = +-{U[si]}")
+        parts.append(c.ravel())
+    P = np.concatenate(parts)
+    for a in (P, base, U):
+        a.setflags(write=False)
+    return P, base, U
+
+
+@lru_cache(maxsize=8)
+def _edge_windows(family: str, mean_grid: int, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`edge_cdf_table` re-laid out for radius R so that every table row is one slice.
+
+    Row (s, f) holds u in [-V_s, V_s], V_s = U_s + 2R + 2 (values beyond +-U_s repeat the
+    saturated ends).  Returns (Pw int64 (n_windows, 2R+2) read-only sliding-window view,
+    base int64 (64, M) = flat index of u = 0 of row (s, f), U int64 (64,)).
+    """
+    P, base0, U = edge_cdf_table(family, mean_grid)
+    M, R = int(mean_grid), int(radius)
+    rows, base = [], np.empty((U.shape[0], M), dtype=np.int64)
+    pos = 0
+    for si in range(U.shape[0]):
+        w0 = 2 * U[si] + 1
+        block = P[base0[si]:base0[si] + M * w0].reshape(M, w0)
+        pad = 2 * R + 2
+        block = np.concatenate([np.repeat(block[:, :1], pad, 1), block, np.repeat(block[:, -1:], pad, 1)], axis=1)
+        V = U[si] + pad
+        base[si] = pos + V + np.arange(M) * block.shape[1]
+        rows.append(block.ravel())
+        pos += block.size
+    flat = np.concatenate(rows)
+    Pw = np.lib.stride_tricks.sliding_window_view(flat, 2 * R + 2)
+    base.setflags(write=False)
+    return Pw, base, U
+
+
+def _mixture_masses_gather(scale_idx, offset, weight, radius: int, mean_grid: int, family: str) -> np.ndarray:
+    """Same integers as :func:`_mixture_masses`, by gathering from :func:`edge_cdf_table`.
+
+    With offset_j = M q_j + f_j (q = floor(offset / M), f = offset mod M) the edge numerator is
+        n_ij = 2M(i - R) - M - 2 offset_j = 2M u - M - 2 f_j,   u = i - R - q_j,
+    and beyond |u| = U_s the CDF is constant, so q is clipped to +-(U_s + R + 1) (every u of
+    the row stays on the same saturated side) and the 2R + 2 edge CDFs of component j are one
+    contiguous slice of the padded table (:func:`_edge_windows`).
+    """
+    R, M = radius, mean_grid
+    Pw, base, U = _edge_windows(family, M, R)
+    q = np.floor_divide(offset, M)
+    f = offset - M * q
+    lim = U[scale_idx] + R + 1
+    q = np.clip(q, -lim, lim)
+    start = base[scale_idx, f] - R - q                                  # (N, k): flat index of edge i = 0
+    c = Pw[start]                                                       # (N, k, E)
+    C = c[:, 0, :] * weight[:, :1]
+    for j in range(1, c.shape[1]):
+        C += c[:, j, :] * weight[:, j:j + 1]
+    C >>= WEIGHT_BITS
+    masses = np.empty((C.shape[0], 2 * R + 2), dtype=np.int64)
+    masses[:, :-1] = np.diff(C, axis=-1)
+    masses[:, -1] = C[:, 0] + CDF_ONE - C[:, -1]
+    return masses
+
+
+def _largest_remainder_keys(m: np.ndarray, precision_bits: int) -> np.ndarray:
+    """[core.C3] for masses m (N, K) int64 summing to 2**P per row, via unique sort keys.
+
+    Same result as :func:`quantize_masses`: the d largest remainders get +1, ties to the lower
+    index.  key_i = rem_i * K + (K - 1 - i) is unique per row and orders exactly as
+    (rem desc, index asc); the +1 goes to every key >= the d-th largest key of the row.
+    """
+    N, K = m.shape
+    if not 1 <= K < PROB_TOTAL or precision_bits > 38:
+        raise InputError(f"alphabet size {K} / precision {precision_bits} out of range")
+    if np.any(m < 0) or np.any(m.sum(axis=-1) != (1 << precision_bits)):
+        raise InputError(f"masses must be >= 0 and every row must sum to 2**{precision_bits}")
+    p = m * (PROB_TOTAL - K)
+    f = 1 + (p >> precision_bits)
+    rem = p & ((1 << precision_bits) - 1)
+    deficit = PROB_TOTAL - f.sum(axis=-1)                              # (N,) in [0, K)
+    key = rem * K + (K - 1 - np.arange(K, dtype=np.int64))
+    srt = np.sort(key, axis=-1)                                        # ascending
+    thr = srt[np.arange(N), np.maximum(K - deficit, 0) % K]            # d-th largest (d >= 1)
+    f = f + ((key >= thr[:, None]) & (deficit[:, None] > 0))
+    return f.astype(np.uint32)
