@@ -1,0 +1,172 @@
+"""Level processes and the cascade (eqs. 6-10), the transmission at a hop (hcf.C21).
+
+Checked against: a float64 NumPy φ (tests/hcf/test_transform.py), the arithmetic form of
+eq. 8, an operation log of the composition written from eqs. 9-10, the real entropy coder
+(encode_hyperprior -> decode_hyperprior) and the base codec's own encoder/decoder."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ref.core import hyperprior as HP
+from ref.core.errors import InputError
+from ref.core.intnet import int_conditional_indices
+from ref.hcf.cascade import (cascade, cascade_transform, coded_transmit, inter_node_process, intra_node_process,
+                             level_process, reconstruct_at_level, training_transmit)
+from ref.hcf.policy import policy_space, truncate_policy
+from ref.hcf.transform import init_phi_pair
+from tests.hcf.test_transform import phi_np, random_like
+from tests.hcf.tiny import tiny_model
+
+M = 12          # tiny_model's latent width
+
+
+@pytest.fixture(scope="module")
+def levels():
+    return {3: tiny_model(0, 3), 2: tiny_model(1, 2)}
+
+
+@pytest.fixture(scope="module")
+def modules():
+    shapes = jax.eval_shape(lambda: init_phi_pair(jax.random.key(0), M, M))
+    return {k: random_like(shapes, 40 + k) for k in (3, 2)}
+
+
+def latent(seed, shape=(1, 4, 4, M)):
+    return np.random.default_rng(seed).normal(0, 3.0, shape).astype(np.float32)
+
+
+@pytest.mark.eq("hcf.6", "hcf.7", "hcf.8")
+def test_level_processes_against_float64_phi_and_eq8_arithmetic(levels, modules):
+    tr = coded_transmit(levels)
+    y = latent(0)
+    y_hat = tr(3, y)
+    inter = np.asarray(inter_node_process(modules[3], jnp.asarray(y), 3, tr), np.float64)
+    intra = np.asarray(intra_node_process(modules[3], jnp.asarray(y)), np.float64)
+    want_inter, want_intra = phi_np(modules[3]["inter"], y_hat), phi_np(modules[3]["intra"], y)
+    tol = 1e-4 * (1 + np.abs(want_inter).max())
+    assert np.abs(inter - want_inter).max() <= tol and np.abs(intra - want_intra).max() <= tol
+    assert np.abs(want_inter - want_intra).max() > 0.1          # the two processes differ
+    for pi_k in (0, 1):
+        got = np.asarray(level_process(pi_k, modules[3], jnp.asarray(y), 3, tr), np.float64)
+        blend = (1 - pi_k) * want_intra + pi_k * want_inter      # eq. 8 as written
+        assert np.abs(got - blend).max() <= tol
+    with pytest.raises(InputError):
+        level_process(2, modules[3], y, 3, tr)
+
+
+class Log:
+    """A fake φ and transmit that record the operations and apply simple exact maps."""
+
+    def __init__(self):
+        self.ops = []
+
+    def phi(self, p, y):
+        self.ops.append((p["kind"], p["level"]))
+        return y * 2.0 + p["level"]
+
+    def transmit(self, k, y):
+        self.ops.append(("Q", k))
+        return np.floor(y)
+
+
+@pytest.mark.eq("hcf.9", "hcf.10", "hcf.policy_space")
+def test_composition_order_eq9_eq10():
+    s, d = 5, 1
+    mods = {k: {"inter": {"kind": "inter", "level": k}, "intra": {"kind": "intra", "level": k}} for k in range(s, d, -1)}
+    y0 = np.array([0.3, -1.7])
+    for n_q in range(1, s - d + 2):
+        for pi in policy_space(s, d, n_q):
+            for k in range(d, s + 1):
+                log = Log()
+                got = cascade_transform(pi, s, k, mods, y0, log.transmit, log.phi)
+                want_ops, y = [], y0.copy()
+                for j in range(s, k, -1):                       # T_s first, T_{k+1} last (eq. 9)
+                    if pi[s - j] == 1:
+                        want_ops += [("Q", j), ("inter", j)]
+                        y = np.floor(y) * 2.0 + j
+                    else:
+                        want_ops += [("intra", j)]
+                        y = y * 2.0 + j
+                assert log.ops == want_ops, (pi, k)
+                np.testing.assert_array_equal(got, y)
+            log = Log()
+            x_hat, y_hat = cascade(pi, s, y0, analysis_s=lambda x: x + 100.0, synthesis_d=lambda v: -v,
+                                   modules=mods, transmit=log.transmit, phi_fn=log.phi)
+            assert log.ops[-1] == ("Q", d)                          # the mandatory last quantisation
+            assert sum(op[0] == "Q" for op in log.ops) == n_q        # exactly n_q quantisations
+            np.testing.assert_array_equal(x_hat, -y_hat)
+
+
+@pytest.mark.eq("hcf.C21")
+def test_coded_transmit_equals_the_entropy_coder_round_trip(levels):
+    m = levels[3]
+    tr = coded_transmit(levels)
+    for seed in range(3):
+        y = latent(seed, (1, 8, 12, M))
+        z_hat = HP.quantize_z(HP.hyper_analysis(m.params["hyper"], jnp.asarray(y)))
+        fn = lambda z: int_conditional_indices(m.p_int, z)         # noqa: E731
+        sections, _ = HP.encode_hyperprior(y, z_hat, m.z_tables, m.z_offsets, fn, radius=m.cfg.radius)
+        y_dec, _ = HP.decode_hyperprior(sections, m.z_tables, m.z_offsets, fn, family="gaussian",
+                                        expect_channels=(m.cfg.M, m.cfg.N), expect_mean_grid=m.cfg.mean_grid)
+        np.testing.assert_array_equal(tr(3, y), y_dec)               # D(E(Q(y))) bit for bit
+        assert np.abs(tr(3, y) - y).max() <= 0.5 + 1e-6
+
+
+@pytest.mark.eq("hcf.10", "hcf.C21")
+def test_cascade_at_the_source_level_is_the_base_codec(levels):
+    from ref.core import container as ctr
+    from ref.hcf.codec import decode_latent, encode_image, pad_image, to_network
+    from ref.hcf.model import analysis, synthesis
+
+    m = levels[3]
+    img = np.random.default_rng(5).integers(0, 256, (40, 70, 3)).astype(np.uint8)
+    y_codec, _, _ = decode_latent(ctr.unpack(encode_image(img, 3, m)), m)
+    x = jnp.asarray(to_network(pad_image(img)))
+    _, y_hat = cascade((1,), 3, x, analysis_s=lambda v: analysis(m.params, v),
+                       synthesis_d=lambda v: synthesis(m.params, jnp.asarray(v)), modules={}, transmit=coded_transmit(levels))
+    np.testing.assert_array_equal(y_hat, y_codec)
+
+
+@pytest.mark.eq("hcf.C21")
+def test_training_transmit_value_and_straight_through_gradient(levels):
+    tr_c = coded_transmit(levels)
+    tr_t = training_transmit({k: v.params["hyper"] for k, v in levels.items()})
+    y = latent(7, (1, 8, 8, M))
+    got = np.asarray(tr_t(3, jnp.asarray(y)))
+    same = np.isclose(got, tr_c(3, y), atol=1e-6)
+    assert same.mean() >= 0.95          # float vs integer h_s may round a mean to another grid point
+    g = jax.grad(lambda v: jnp.sum(tr_t(3, v) * 1.5))(jnp.asarray(y))
+    np.testing.assert_allclose(np.asarray(g), 1.5)
+
+
+@pytest.mark.eq("hcf.10", "hcf.policy_space")
+def test_reconstruct_at_level_is_eq10_of_the_truncated_policy():
+    mods = {k: {"inter": {"kind": "inter", "level": k}, "intra": {"kind": "intra", "level": k}} for k in (4, 3, 2)}
+    pi = (0, 1, 0, 1)
+    for k in (4, 3, 2, 1):
+        a = Log()
+        got = reconstruct_at_level(pi, 4, k, np.array([1.25]), analysis_s=lambda x: x, synthesis_k=lambda v: v,
+                                   modules=mods, transmit=a.transmit, phi_fn=a.phi)
+        b = Log()
+        want = cascade(truncate_policy(pi, 4, k), 4, np.array([1.25]), analysis_s=lambda x: x,
+                       synthesis_d=lambda v: v, modules=mods, transmit=b.transmit, phi_fn=b.phi)
+        assert a.ops == b.ops and a.ops[-1] == ("Q", k)
+        np.testing.assert_array_equal(got[0], want[0])
+
+
+@pytest.mark.eq("hcf.9")
+def test_cascade_errors():
+    mods = {3: {"inter": {"kind": "inter", "level": 3}, "intra": {"kind": "intra", "level": 3}}}
+    log = Log()
+    with pytest.raises(InputError):
+        cascade_transform((0, 0, 1), 3, 1, mods, np.zeros(1), log.transmit, log.phi)    # no phi_{2->1}
+    with pytest.raises(InputError):
+        cascade_transform((0, 1), 3, 1, mods, np.zeros(1), log.transmit, log.phi)       # k below d
+    with pytest.raises(InputError):
+        cascade_transform((0, 0), 3, 2, mods, np.zeros(1), log.transmit, log.phi)       # pi_d = 0
+    with pytest.raises(InputError):
+        coded_transmit({})(3, np.zeros((1, 4, 4, M), np.float32))
