@@ -6,6 +6,8 @@ eq. 8, an operation log of the composition written from eqs. 9-10, the real entr
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -170,3 +172,74 @@ def test_cascade_errors():
         cascade_transform((0, 0), 3, 2, mods, np.zeros(1), log.transmit, log.phi)       # pi_d = 0
     with pytest.raises(InputError):
         coded_transmit({})(3, np.zeros((1, 4, 4, M), np.float32))
+
+
+# ------------------------------------------------------------------ Tab. 1 driver, cascade checkpoint
+@pytest.mark.eq("hcf.14", "hcf.C22", "hcf.policy_space")
+def test_policy_table_on_tiny_models(levels, modules, tmp_path):
+    from ref.core import container as ctr
+    from ref.core.metrics import psnr
+    from ref.hcf.codec import decode_latent, to_uint8
+    from ref.hcf.model import synthesis
+    from ref.hcf.policy_table import evaluate_policies, level_container, summarize, write_outputs
+    from ref.hcf.rqsi import rqsi
+
+    models = {**levels, 1: tiny_model(2, 1)}
+    yy, xx = np.mgrid[0:176, 0:170]
+    img = np.stack([(yy * 1.3) % 256, (xx * 0.9 + yy) % 256, (xx * yy / 97) % 256], -1).astype(np.uint8)
+    rows = evaluate_policies({"a": img}, s=3, models=models, modules=modules, d_values=(1, 2))
+    # every policy of Π(3, 1; ·) and Π(3, 2; ·), plus π_*, π^* at level 2 (already among Π(3, 2; ·)) and 3
+    assert sorted((r["d"], r["policy"]) for r in rows) == sorted(
+        [(1, "001"), (1, "011"), (1, "101"), (1, "111"), (2, "01"), (2, "11"), (3, "1")])
+    # a row's bpp is its container's size; that container decodes (ordinary decoder) to the row's PSNR
+    r = next(r for r in rows if (r["d"], r["policy"]) == (1, "101"))
+    from ref.hcf.cascade import cascade_transform, coded_transmit
+    from ref.hcf.codec import pad_image, to_network
+    from ref.hcf.model import analysis
+
+    y_s = analysis(models[3].params, jnp.asarray(to_network(pad_image(img))))
+    y_1 = cascade_transform((1, 0, 1), 3, 1, modules, y_s, coded_transmit(models))
+    data, _ = level_container(y_1, 1, models[1], 176, 170, 3)
+    assert r["bpp"] == 8 * len(data) / (176 * 170)
+    y_dec, (lvl, H, W, C), _ = decode_latent(ctr.unpack(data), models[1])
+    rec = to_uint8(synthesis(models[1].params, jnp.asarray(y_dec)), H, W, C)
+    assert lvl == 1 and r["psnr"] == pytest.approx(psnr(img, rec), abs=0.05)
+    table = summarize(rows, 3, (1, 2))
+    assert [t["policy"] for t in table] == ["[0,0,1]", "[0,1]", "[1,0,1]", "[0,1,1]", "[1,1]", "[1,1,1]"]
+    by = {(t["d"], t["policy"]): t for t in table}
+    lo, hi = by[(2, "[0,1]")], by[(2, "[1,1]")]
+    t = by[(1, "[1,0,1]")]
+    assert t["edge"] and not t["late"] and by[(1, "[0,1,1]")]["late"]
+    assert t["eta_psnr"] == pytest.approx(0.5 * (abs(lo["psnr"] - t["psnr"]) / max(abs(lo["bpp"] - t["bpp"]), 1e-6)
+                                                 + abs(hi["psnr"] - t["psnr"]) / max(abs(hi["bpp"] - t["bpp"]), 1e-6)))
+    assert t["eta_ms_ssim"] == pytest.approx(rqsi((t["ms_ssim_db"], t["bpp"]), (lo["ms_ssim_db"], lo["bpp"]),
+                                                  (hi["ms_ssim_db"], hi["bpp"])))
+    assert math.isnan(by[(2, "[1,1]")]["eta_psnr"]) is False and len(table) == 6
+    paths = write_outputs(table, tmp_path, "tiny")
+    assert all(p.stat().st_size > 0 for p in paths)
+    assert "| 2 | 1 | [1,0,1] |" in (tmp_path / "policy_table.md").read_text()
+
+
+def test_policy_table_says_when_nothing_is_trained(tmp_path):
+    from ref.hcf.policy_table import run
+
+    with pytest.raises(InputError, match="nothing to tabulate"):
+        run(tmp_path / "out", cascade_path=tmp_path / "none.safetensors")
+
+
+def test_cascade_checkpoint_round_trip(modules, tmp_path):
+    from ref.hcf import cascade_checkpoint as CC
+
+    path = CC.save(modules, {3: "hcf_q3-0123456789abcdef"}, {"steps": 0}, tmp_path / "c.safetensors")
+    ck = CC.load(path)
+    assert ck.base_models == {3: "hcf_q3-0123456789abcdef"} and ck.train == {"steps": 0}
+    for k in modules:
+        for kind in ("inter", "intra"):
+            a = jax.tree_util.tree_leaves(modules[k][kind])
+            b = jax.tree_util.tree_leaves(ck.modules[k][kind])
+            assert all(np.array_equal(np.asarray(x, np.float16).astype(np.float32), y) for x, y in zip(a, b))
+    with pytest.raises(InputError):
+        CC.load(tmp_path / "missing.safetensors")
+    (tmp_path / "bad.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError):
+        CC.load(tmp_path / "bad.safetensors")
