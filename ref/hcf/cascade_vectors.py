@@ -28,9 +28,11 @@ CHAIN_S, CHAIN_D = 3, 1
 
 
 def _flat(prefix, tree, out, dtype=F32):
+    if isinstance(tree, (list, tuple)):
+        tree = {str(i): v for i, v in enumerate(tree)}
     for k in sorted(tree):
         v = tree[k]
-        if isinstance(v, dict):
+        if isinstance(v, (dict, list, tuple)):
             _flat(f"{prefix}{k}/", v, out, dtype)
         else:
             out[prefix + k] = np.asarray(v, dtype)
@@ -47,6 +49,16 @@ def _unflat(inputs, prefix):
         for p in parts[:-1]:
             d = d.setdefault(p, {})
         d[parts[-1]] = v
+    return _lists(tree)
+
+
+def _lists(tree):
+    """Dicts whose keys are 0..n-1 back to lists (the factorized prior's parameter lists)."""
+    if not isinstance(tree, dict):
+        return tree
+    tree = {k: _lists(v) for k, v in tree.items()}
+    if tree and all(k.isdigit() for k in tree) and sorted(map(int, tree)) == list(range(len(tree))):
+        return [tree[str(i)] for i in range(len(tree))]
     return tree
 
 
@@ -238,6 +250,34 @@ def _chain_docs():
     return docs
 
 
+# --------------------------------------------------------------------------- losses
+def _losses_make():
+    p, _ = _tiny_level(7)
+    rng = np.random.default_rng(8)
+    inputs = {"y_in": rng.normal(0.0, 2.0, (1, 4, 5, PHI_IN)).astype(F32),
+              "target": rng.normal(0.0, 1.0, (1, 4, 5, PHI_OUT)).astype(F32),
+              "x": rng.random((1, 64, 64, 3)).astype(F32),
+              "y_tilde": rng.normal(0.0, 3.0, (1, 4, 4, TINY_M)).astype(F32)}
+    _flat("phi/", _phi_params(), inputs)
+    _flat("level/g_s/", p["g_s"], inputs)
+    _flat("level/hyper/", p["hyper"], inputs)
+    return inputs
+
+
+def _losses_run(inputs, lam, seed):
+    import jax
+    import jax.numpy as jnp
+
+    from ref.hcf.cascade_loss import distillation_loss, finetune_loss
+
+    dl = distillation_loss(_unflat(inputs, "phi/"), jnp.asarray(inputs["y_in"]), jnp.asarray(inputs["target"]))
+    level = {"g_s": _unflat(inputs, "level/g_s/"), "hyper": _unflat(inputs, "level/hyper/")}
+    loss, mse, bpp = finetune_loss(level, lam, jnp.asarray(inputs["x"]), jnp.asarray(inputs["y_tilde"]),
+                                   jax.random.key(seed))
+    return {"distill": np.asarray(dl, F32), "rd_loss": np.asarray(loss, F32), "mse": np.asarray(mse, F32),
+            "bpp": np.asarray(bpp, F32)}
+
+
 # --------------------------------------------------------------------------- node cost
 def _cost_run(inputs):
     from ref.hcf.complexity import node_cost, phi_macs_per_position, phi_param_count
@@ -316,6 +356,31 @@ VECTORS = [
                     "phi?/*": "float32 φ params of level pair (k, k-1), k = 3, 2: phi<k>/inter/<path> = φ^inter, "
                               "phi<k>/intra/<path> = φ^intra, <path> as in hcf.cascade.phi_tiny ([hcf.C20])"},
         outputs_doc=_chain_docs(),
+    ),
+    Vector(
+        id="hcf.cascade.losses",
+        equations=("hcf.11", "hcf.12", "hcf.13"),
+        function="ref.hcf.cascade_loss.finetune_loss",
+        make_inputs=_losses_make,
+        run=lambda inputs, lam, seed: _losses_run(inputs, lam, seed),
+        params={"lam": 0.0075, "seed": 5},
+        rules={"distill": allclose(1e-5, 1e-7), "rd_loss": allclose(1e-4, 1e-6), "mse": allclose(1e-4, 1e-8),
+               "bpp": allclose(1e-4, 1e-6)},
+        description="training objectives: distillation loss of a tiny φ (eqs. 11-12), RD fine-tuning loss (eq. 13)",
+        params_doc={"lam": "λ_k of eq. 13 (hcf.C2 convention: times 255^2 on the MSE of x in [0, 1])",
+                    "seed": "jax.random.key(seed) (threefry) draws the uniform rate noise of [core.hp_rate]"},
+        inputs_doc={"y_in": "float32 (1, 4, 5, 8): module input (y~^k for φ^intra, y^^k for φ^inter)",
+                    "target": "float32 (1, 4, 5, 12): g_a^{k-1}(x) stand-in",
+                    "phi/*": "float32 φ params (8 -> 12) [hcf.C20], same paths as hcf.cascade.phi_tiny",
+                    "x": "float32 (1, 64, 64, 3): image in [0, 1]",
+                    "y_tilde": "float32 (1, 4, 4, 8): the cascade's latent at level k",
+                    "level/g_s/*": "float32 g_s params of level k ([hcf.5])",
+                    "level/hyper/*": "float32 hyperprior params of level k (h_a, h_s, z_prior; lists as 0, 1, ...)"},
+        outputs_doc={"distill": "float32 (): mean((φ(y_in) - target)^2) ([hcf.11]/[hcf.12], mean over elements)",
+                     "rd_loss": "float32 (): lam * 255^2 * mse + bpp ([hcf.13])",
+                     "mse": "float32 (): mean((x - g_s(y^))^2), y^ = round(y_tilde - mu_g) + mu_g ([hcf.2], "
+                            "mu_g from the float h_s of round(h_a(y_tilde)))",
+                     "bpp": "float32 (): (bits_y + bits_z) / (64 * 64), noisy likelihoods ([core.hp_rate])"},
     ),
     Vector(
         id="hcf.cascade.node_cost",

@@ -243,3 +243,39 @@ def test_cascade_checkpoint_round_trip(modules, tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError):
         CC.load(tmp_path / "bad.safetensors")
+
+
+# ------------------------------------------------------------------ training objectives (eqs. 11-13)
+@pytest.mark.eq("hcf.11", "hcf.12")
+def test_distillation_loss_against_float64(levels, modules):
+    from ref.hcf.cascade_loss import distillation_loss, module_input
+
+    tr = coded_transmit(levels)
+    y = latent(11)
+    target = latent(12)
+    for kind in ("intra", "inter"):
+        y_in = module_input(kind, y, 3, tr)
+        want_in = y if kind == "intra" else tr(3, y)
+        np.testing.assert_array_equal(np.asarray(y_in), want_in)
+        got = float(distillation_loss(modules[3][kind], jnp.asarray(y_in), jnp.asarray(target)))
+        want = float(np.mean((phi_np(modules[3][kind], want_in) - target.astype(np.float64)) ** 2))
+        assert got == pytest.approx(want, rel=1e-4)
+    with pytest.raises(InputError):
+        module_input("both", y, 3, tr)
+
+
+@pytest.mark.eq("hcf.13")
+def test_finetune_loss_is_the_base_codec_loss_at_the_source(levels):
+    from ref.hcf.cascade_loss import finetune_loss
+    from ref.hcf.model import analysis, forward_train
+
+    p = levels[3].params
+    x = jnp.asarray(np.random.default_rng(9).random((2, 64, 64, 3)), jnp.float32)
+    key = jax.random.key(4)
+    loss, mse, bpp = finetune_loss(p, 0.0075, x, analysis(p, x), key)
+    x_hat, bits_y, bits_z = forward_train(p, x, key)            # the base codec's training pass (hcf.2)
+    want_mse = np.mean((np.asarray(x, np.float64) - np.asarray(x_hat, np.float64)) ** 2)
+    want_bpp = (float(bits_y) + float(bits_z)) / (2 * 64 * 64)
+    assert float(mse) == pytest.approx(want_mse, rel=1e-5)
+    assert float(bpp) == pytest.approx(want_bpp, rel=1e-6)
+    assert float(loss) == pytest.approx(0.0075 * 255**2 * want_mse + want_bpp, rel=1e-5)
