@@ -127,7 +127,9 @@ def bench_command(ns: str, ds: str, k: int, norm: str, seed: int, timeout: float
                 records.append(rec)
 
                 def t(r, key="wall"):
-                    return f"> {r['timeout']:.0f}" if "timeout" in r else f"{r[key]:.1f}"
+                    if "timeout" in r:  # stopped: the wall time is a lower bound, the CPU time unknown
+                        return f"> {r['timeout']:.0f}" if key == "wall" else "-"
+                    return f"{r[key]:.1f}"
 
                 if "timeout" in ours:
                     ratio = "-"

@@ -72,7 +72,7 @@ def test_duplicates_and_ties_take_the_fallback_and_stay_exact():
 @pytest.mark.parametrize("plan", [KnnPlan(8, 64, 1, 0), KnnPlan(16, 128, 4, 0), KnnPlan(33, 96, 32, 2),
                                   KnnPlan(512, 8192, 16, 8)])
 def test_result_does_not_depend_on_tiles(plan):
-    x = gauss(1000, 8, seed=11)
+    x = gauss(500, 8, seed=11)
     assert np.array_equal(knn_distances(x, 4, "max", plan=plan), ckdtree(x, 4, "max"))
     np.testing.assert_allclose(knn_distances(x, 2, "euclidean", plan=plan), ckdtree(x, 2, "euclidean"), rtol=1e-13)
 
