@@ -57,8 +57,8 @@ def test_duplicates_and_ties_take_the_fallback_and_stay_exact():
     x = np.random.default_rng(1).integers(0, 3, (700, 4)).astype(np.float64)
     stats = {}
     got = knn_distances(x, 4, "max", stats=stats)
-    assert stats["fallback_queries"] > 0  # the margin check did send near-ties to the exact path
     assert np.array_equal(got, ckdtree(x, 4, "max"))
+    assert stats["fallback_queries"] > 0  # the margin check did send near-ties to the exact path
     y = gauss(300, 3, seed=2)
     y = np.concatenate([y, y[:50]])  # 50 exact duplicate pairs
     for norm in ("max", "euclidean"):
@@ -66,6 +66,19 @@ def test_duplicates_and_ties_take_the_fallback_and_stay_exact():
         dup = np.zeros(350, bool)
         dup[:50] = dup[300:] = True
         assert np.all(r[dup] == 0.0) and np.all(r[~dup] > 0.0)
+
+
+@pytest.mark.eq("core.knn_search")
+def test_structure_below_float32_resolution_is_resolved_exactly():
+    # two clusters at -1 and +1, each with a 1e-9 spread: float32 sees every in-cluster
+    # distance as (nearly) 0, so the candidate groups are arbitrary and only the margin
+    # check + float64 fallback can find the true neighbours
+    rng = np.random.default_rng(8)
+    x = np.concatenate([-1 + 1e-9 * rng.standard_normal((300, 3)), 1 + 1e-9 * rng.standard_normal((300, 3))])
+    stats = {}
+    got = knn_distances(x, 3, "max", stats=stats)
+    assert np.array_equal(got, ckdtree(x, 3, "max"))
+    assert stats["fallback_queries"] > 0
 
 
 @pytest.mark.eq("core.knn_search")
