@@ -18,8 +18,10 @@ Fast path, per tile of ``tq`` queries (spec [core.C20], [core.C21]):
    scaled by a power of two s so that A = max |s (x - c)| lies in [1/2, 1), and rounded to
    float32.  Against tiles of ``tp`` points, the float32 distances D~ (tq, tp) are reduced
    to the minimum over each *group* of G consecutive points; a running top-K (K groups with
-   the smallest minima) is kept per query.  |D~ - s D| <= eps(D~) (max-norm: 4u, Euclidean:
-   2u(2 sqrt(d) + (d + 3) D~), u = 2^-24); eps() below has a 4x safety factor.
+   the smallest minima) is kept per query.  To first order |D~ - s D| <= 4u (max-norm: input
+   rounding 2uA per coordinate, subtraction u*2A) or 2u sqrt(d) + (d + 3) u D~ / 2
+   (Euclidean: input rounding, subtraction, float32 sum of d squares), u = 2^-24;
+   :func:`candidate_eps` is at least 4x that.
 2. Exact pass, float64: the distances to the K*G points of the kept groups, self masked,
    the k smallest kept.  Every point outside the kept groups lies in a group whose minimum
    m~ >= m~_(K) (the largest kept minimum), so its true scaled distance is
@@ -156,9 +158,9 @@ def knn_distances_ckdtree(x, k: int, norm: str = "max", workers: int = -1) -> np
 
 # --------------------------------------------------------------------------- fast path
 def candidate_eps(m, d: int, norm: str):
-    """Bound (with a 4x safety factor) on |D~ - s D| for a float32 candidate distance D~ = m.
+    """eps(m): at least 4x the first-order bound on |D~ - s D| for a float32 candidate D~ = m.
 
-    Scaled data (A < 1): max-norm 16u; Euclidean 4u (2 sqrt(d) + (d + 3) m), u = 2^-24.
+    Scaled data (A < 1): max-norm 16u = 2^-20; Euclidean 4u (2 sqrt(d) + (d + 3) m), u = 2^-24.
     """
     if norm == "max":
         return 16.0 * U32 + 0.0 * m
