@@ -111,9 +111,11 @@ def _cm_inputs() -> dict:
     cfg = ContextConfig(**TINY)
     p = init_context_model(jax.random.PRNGKey(15), cfg)
     r = _rng(32)
+    p["embed"]["w"] = p["embed"]["w"] * 30.0     # peaked attention (Swin init is near-uniform)
     for l in p["layers"]:                        # non-trivial biases / norms so they matter
         l["rel_bias"] = r.normal(size=l["rel_bias"].shape).astype(F32)
         l["ln1"]["b"] = r.normal(0, 0.1, l["ln1"]["b"].shape).astype(F32)
+        l["qkv"]["w"] = l["qkv"]["w"] * 15.0
     ins = _flat("p/", jax.tree_util.tree_map(np.asarray, p), {})
     ins["segments"] = r.normal(size=(1, 2, 8, 8, 3)).astype(F32)
     return ins
@@ -182,7 +184,7 @@ VECTORS = [
         rules={"contexts": NET_TOL, "contexts_cached": NET_TOL},
         description="2-layer context model on seeded parameters: single pass and KV-cached decoder",
         params_doc=_CFG_DOCS,
-        inputs_doc={"p/*": "float32: init_context_model(PRNGKey(15), cfg) with rel_bias ~ N(0,1) and ln1/b ~ N(0, 0.1) (PCG64 seed 32); keys embed/{w,b}, layers/<l>/{ln1,qkv,proj,rel_bias,ln2,fc1,fc2}, ln_out, head ([ecf.cm])",
+        inputs_doc={"p/*": "float32: init_context_model(PRNGKey(15), cfg) with embed/w x 30, qkv/w x 15, rel_bias ~ N(0,1), ln1/b ~ N(0, 0.1) (PCG64 seed 32); keys embed/{w,b}, layers/<l>/{ln1,qkv,proj,rel_bias,ln2,fc1,fc2}, ln_out, head ([ecf.cm])",
                     "segments": "float32 (1, 2, 8, 8, 3): s_hat (B, N_cs, H, W, p_cs)"},
         outputs_doc={"contexts": "float32 (1, 4, 8, 4, 5): [ecf.sfg] group 0 zeros, group g = slot g - 1 of the masked single pass over egr_pack(s_hat)[:, :3]; atol 1e-4",
                      "contexts_cached": "float32 (1, 4, 8, 4, 5): the same from 3 KV-cached steps ([ecf.kv]); equals contexts within 1e-5"}),
