@@ -14,6 +14,7 @@ result in both layouts (tests/ecf/test_equivalence.py).
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
 from ref.core.errors import InputError
@@ -41,7 +42,7 @@ def egr_pack(s, order: str = "sfo"):
         i, pi = (int(v) for v in group_of(t, n, order))
         cols = _columns(H, W, pi)
         slots.append(s[:, i, np.arange(H)[:, None], cols])          # (B, H, W/2, d)
-    xp = np if isinstance(s, np.ndarray) else __import__("jax").numpy
+    xp = np if isinstance(s, np.ndarray) else jnp
     return xp.stack(slots, axis=1)
 
 
@@ -61,7 +62,7 @@ def egr_unpack(r, n_cs: int, order: str = "sfo"):
         cols = _columns(H, W, pi)
         gi[i, np.arange(H)[:, None], cols] = t
         wi[i, np.arange(H)[:, None], cols] = np.arange(W2)[None, :]
-    xp = np if isinstance(r, np.ndarray) else __import__("jax").numpy
+    xp = np if isinstance(r, np.ndarray) else jnp
     hh = np.broadcast_to(np.arange(H)[None, :, None], (n, H, W))
     out = r[:, np.maximum(gi, 0), hh, wi]                               # (B, n, H, W, d)
     return xp.where(xp.asarray(gi >= 0)[None, ..., None], out, 0)
