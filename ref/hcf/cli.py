@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
@@ -75,3 +76,32 @@ def decode_container(container) -> np.ndarray:
 from ref.hcf.bench import bench_speed  # noqa: E402  (light: heavy imports are inside)
 
 bench_commands = {"speed": bench_speed}
+
+
+@click.command("rd", context_settings=CONTEXT)
+@click.option("--out", "out", type=click.Path(dir_okay=False), default="out/hcf/rd.json", show_default=True)
+@click.option("--levels", default="1,2,3,4,5,6", show_default=True, help="comma-separated levels")
+@click.option("--limit", type=int, default=None, help="only the first LIMIT evaluation images")
+@click.option("--no-float-path", is_flag=True, help="skip the float-indices comparison")
+@click.option("--no-anchors", is_flag=True, help="skip JPEG / WebP")
+@click.option("--merge", "merge", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="do not code: merge the rows of earlier --out files and summarise them")
+def rd_command(out: str, levels: str, limit: int | None, no_float_path: bool, no_anchors: bool, merge) -> None:
+    """RD of the shipped levels on the evaluation split: bpp, PSNR, MS-SSIM; BD-rate vs Pillow
+    JPEG 4:2:0 and WebP; integer vs float table indices."""
+    from ref.hcf import evaluate
+
+    lv = [int(v) for v in levels.split(",") if v]
+    if merge:
+        res = evaluate.merge([json.loads(Path(f).read_text()) for f in merge])
+    else:
+        res = evaluate.evaluate(lv, limit=limit, float_path=not no_float_path, anchors=not no_anchors,
+                                echo=lambda s: click.echo(s, err=True))
+    evaluate.write(res, Path(out))
+    click.echo(f"evaluation set: {res['eval_set']}")
+    for line in evaluate.table_lines(res["summary"]):
+        click.echo(line)
+    click.echo(f"-> {out}")
+
+
+analyze_commands = {"rd": rd_command}

@@ -5,7 +5,7 @@ counted), PSNR and MS-SSIM of the decoded image (ref.core.metrics, uint8, peak 2
 same for the float path (ŷ table indices from the float h_s, ref.core.hyperprior
 float_indices_fn: the stream the encoder would write without the integer network, and the
 reconstruction from its ŷ); anchors Pillow JPEG (4:2:0, quality q) and WebP (lossy, quality q)
-on the same images.  Curves are the per-setting means over images; BD-rates
+on the same images (PSNR only: the BD-rates use PSNR).  Curves are the per-setting means over images; BD-rates
 (ref.core.metrics.bd_rate, pchip, PSNR) compare the mean curves.
 """
 
@@ -52,15 +52,17 @@ def _pil(img: np.ndarray, fmt: str, q: int) -> tuple[int, np.ndarray]:
     return len(data), rec.reshape(img.shape)
 
 
-def _metrics(img, rec, nbytes):
+def _metrics(img, rec, nbytes, with_ms_ssim: bool = True):
     from ref.core.errors import InputError
     from ref.core.metrics import ms_ssim, psnr
 
     h, w = img.shape[:2]
-    try:
-        mss = float(ms_ssim(img, rec))
-    except InputError:
-        mss = float("nan")
+    mss = float("nan")
+    if with_ms_ssim:
+        try:
+            mss = float(ms_ssim(img, rec))
+        except InputError:
+            pass
     return {"bpp": 8 * nbytes / (h * w), "psnr": float(psnr(img, rec)), "ms_ssim": mss}
 
 
@@ -91,7 +93,7 @@ def evaluate(levels=None, limit: int | None = None, anchors: bool = True, float_
     from ref.hcf import codec
     from ref.hcf.config import LEVELS
 
-    levels = list(levels or LEVELS)
+    levels = list(LEVELS if levels is None else levels)
     names, desc = eval_set(limit)
     rows = []
     t0 = time.time()
@@ -106,12 +108,19 @@ def evaluate(levels=None, limit: int | None = None, anchors: bool = True, float_
         if anchors:
             for q in JPEG_QUALITIES:
                 n, rec = _pil(img, "jpeg", q)
-                rows.append({"image": name, "codec": "jpeg420", "setting": q, **_metrics(img, rec, n)})
+                rows.append({"image": name, "codec": "jpeg420", "setting": q, **_metrics(img, rec, n, False)})
             for q in WEBP_QUALITIES:
                 n, rec = _pil(img, "webp", q)
-                rows.append({"image": name, "codec": "webp", "setting": q, **_metrics(img, rec, n)})
+                rows.append({"image": name, "codec": "webp", "setting": q, **_metrics(img, rec, n, False)})
         echo(f"{name}: done ({time.time() - t0:.0f} s)")
     return {"eval_set": desc, "images": names, "rows": rows, "summary": summarize(rows)}
+
+
+def merge(results: list[dict]) -> dict:
+    """Union of the rows of several :func:`evaluate` results (e.g. one process per level)."""
+    rows = [r for res in results for r in res["rows"]]
+    return {"eval_set": results[0]["eval_set"], "images": results[0]["images"], "rows": rows,
+            "summary": summarize(rows)}
 
 
 def summarize(rows: list[dict]) -> dict:

@@ -131,7 +131,7 @@ def train(level: int, steps: int, *, seed: int = 0, run_dir: Path | None = None,
             params, src_step, src_meta = _warm_start_params(init_from, params, opt_state)
             meta["warm_start"] = {"from": str(init_from), "level": src_meta.get("level"), "step": src_step}
             print(f"warm start from {init_from} (level {src_meta.get('level')}, step {src_step})", flush=True)
-    data = ArrayStream(CropStream(crop, seed, root=corpus_root), batch)
+    data = ArrayStream(CropStream(crop, seed, root=corpus_root, cache_mb=384), batch)
     print(f"hcf level {level}: lambda={cfg.lam} N={cfg.N} M={cfg.M} params={count_params(params)} "
           f"{len(data.crops.sources)} training photos; target {steps} steps", flush=True)
     return run(step_fn=make_step(cfg.lam, optimizer, seed), params=params, opt_state=opt_state, data=data,
