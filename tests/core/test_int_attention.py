@@ -302,6 +302,24 @@ def test_ptq_agreement_report():
     assert rep["max_abs_attn_delta"] > 20 * rep["max_abs"]
 
 
+@pytest.mark.eq("core.int_block", "core.C53")
+def test_jax_block_bit_identical_to_numpy(block):
+    from ref.core.int_attention_jax import make_int_block_jax
+
+    _, _, p_int, S_x, bias_int, h, S, d, _ = block
+    run = make_int_block_jax(p_int, h)
+    r = _rng(16)
+    x = r.integers(-(1 << 15) + 1, 1 << 15, (5, S, d)) >> r.integers(0, 6, (5, 1, 1))
+    mask = r.random((5, S, S)) < 0.5
+    mask[0] = Q.causal_mask(1, S)[0]
+    mask[1, 4] = False                                              # fully masked query row
+    for b, m in ((bias_int, mask), (None, None)):
+        want = A.int_block(p_int, x, b, m, h)
+        assert np.array_equal(run(x, b, m), want)
+    with pytest.raises(InputError):
+        run(x.astype(np.float64))
+
+
 _PROBE = """
 import hashlib, numpy as np
 from ref.core import int_attention as A, int_attention_ptq as Q
