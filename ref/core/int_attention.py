@@ -175,6 +175,12 @@ def int_block(p: dict, x, bias, mask, heads: int, trace: dict | None = None) -> 
     x = x.astype(np.int64)
     if x.size and int(np.abs(x).max()) > RES_MAX:
         raise InputError("int_block: |x| must be <= 2^15 - 1")
+    if bias is not None:
+        bias = np.asarray(bias)
+        if bias.dtype.kind not in "iu" or bias.shape != (heads, x.shape[1], x.shape[1]) or \
+                (bias.size and int(np.abs(bias).max()) >= ACC_LIMIT):
+            raise InputError(f"int_block: bias must be integer (heads, S, S) with |bias| < 2^31, got "
+                             f"{bias.dtype}{bias.shape}")
     act_max, gf = int(p["act_max"]), int(p["gelu_frac"])
     t = {} if trace is None else trace
     t["ln1"] = int_layernorm(p["ln1"], x, act_max)

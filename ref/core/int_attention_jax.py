@@ -137,7 +137,11 @@ def make_int_block_jax(p_int: dict, heads: int):
                              f"{x.dtype}{x.shape}")
         x = x.astype(np.int64)
         B, S, _ = x.shape
-        b = np.zeros((heads, S, S), np.int64) if bias is None else np.asarray(bias, np.int64)
+        b = np.zeros((heads, S, S), np.int64) if bias is None else np.asarray(bias)
+        if b.dtype.kind not in "iu" or b.shape != (heads, S, S) or (b.size and int(np.abs(b).max()) >= 1 << 31):
+            raise InputError(f"int_block_jax: bias must be integer (heads, S, S) with |bias| < 2^31, got "
+                             f"{b.dtype}{b.shape}")
+        b = b.astype(np.int64)
         m = np.ones((B, S, S), bool) if mask is None else np.broadcast_to(np.asarray(mask, bool), (B, S, S))
         return np.asarray(_block(p, jnp.asarray(x), jnp.asarray(b), jnp.asarray(m), heads, act_max, gf))
 

@@ -189,8 +189,8 @@ def causal_mask(B: int, S: int) -> np.ndarray:
 
 
 def bench_block(d: int, heads: int, S: int, B: int, repeats: int = 3, seed: int = 0) -> dict:
-    """Speed and agreement of one block (informative): median seconds of the integer block and of
-    the float64 NumPy block on B windows of S tokens (causal mask), and the agreement report on
+    """Speed and agreement of one block (informative): median seconds of the integer block (NumPy
+    and jitted JAX, after one warm-up call) and of the float64 NumPy block on B windows of S tokens (causal mask), and the agreement report on
     those inputs (calibration: 16 other windows).  Synthetic weights (:func:`synthetic_block`)."""
     import time
 
@@ -209,6 +209,11 @@ def bench_block(d: int, heads: int, S: int, B: int, repeats: int = 3, seed: int 
             ts.append(time.perf_counter() - t0)
         return float(np.median(ts))
 
+    from ref.core.int_attention_jax import make_int_block_jax
+
+    run_jax = make_int_block_jax(p_int, heads)
+    same = bool(np.array_equal(run_jax(xi, bias_int, mask), int_block(p_int, xi, bias_int, mask, heads)))  # + compile
     rep = agreement(p, p_int, S_x, bias, bias_int, x, mask, heads)
-    return {"int_s": med(lambda: int_block(p_int, xi, bias_int, mask, heads)),
-            "float64_s": med(lambda: float_block_f64(p, x, bias, mask, heads)), **rep}
+    return {"int_numpy_s": med(lambda: int_block(p_int, xi, bias_int, mask, heads)),
+            "int_jax_s": med(lambda: run_jax(xi, bias_int, mask)), "jax_equal_numpy": same,
+            "float64_numpy_s": med(lambda: float_block_f64(p, x, bias, mask, heads)), **rep}

@@ -284,6 +284,10 @@ def test_int_block_causal_and_rejects(block):
         A.int_block(p_int, x.astype(np.float64), bias_int, mask, h)
     with pytest.raises(InputError):
         A.int_block(p_int, x + (1 << 15), bias_int, mask, h)
+    with pytest.raises(InputError):
+        A.int_block(p_int, x, bias_int.astype(np.float64), mask, h)
+    with pytest.raises(InputError):
+        A.int_block(p_int, x, bias_int[:, :4], mask, h)
     bad = {**p_int, "fc2": {**p_int["fc2"], "w": p_int["fc2"]["w"].astype(np.int64) << 20}}
     with pytest.raises(InputError):
         A.int_block(bad, x, bias_int, mask, h)
