@@ -79,7 +79,7 @@ def int_layernorm(p: dict, x, act_max: int) -> np.ndarray:
         g_i / 2^s_i ~ gamma_i / (2^16 S_out), b_i ~ beta_i / S_out, E ~ d^2 eps / S_in^2.
     x: int64 (..., d), |x| < 2^15, d <= 1024.  act_max: output clip (1 .. 2^15 - 1).
     Returns int64 (..., d): clip(rshift_round(n_i g_i, s_i) + b_i, +-act_max), n as in the module doc.
-    Bounds: |c| < 2^26, sum c^2 < 2^62, |n| <= 2^16 sqrt(d) < 2^21 + 1, |n g| < 2^53.
+    Bounds: |c| < 2^26, sum c^2 < 2^62, |n| < 2^17 sqrt(d) + 1 <= 2^22 + 1, |n g| < 2^54.
     """
     x = np.asarray(x)
     if x.dtype.kind not in "iu":
