@@ -345,3 +345,23 @@ def test_block_bit_identical_across_thread_counts():
         return res.stdout.strip()
 
     assert run("1") == run("2")
+
+
+@pytest.mark.eq("core.int_isqrt", "core.int_exp", "core.int_gelu", "core.int_softmax")
+def test_jax_kernels_equal_numpy_on_edges():
+    import jax.numpy as jnp
+
+    from ref.core import int_attention_jax as J
+
+    r = _rng(17)
+    n = np.concatenate([np.arange(0, 5000), [1 << 62, (1 << 62) - 1, ((1 << 31) - 1) ** 2, ((1 << 31) - 1) ** 2 - 1],
+                        r.integers(0, 1 << 62, 5000)]).astype(np.int64)
+    assert np.array_equal(np.asarray(J._isqrt(jnp.asarray(n))), LN.isqrt(n))
+    d = np.concatenate([[0, -1, -SM.EXP_CLIP, -SM.EXP_CLIP - 1, -(1 << 40)], -r.integers(0, 40 << 16, 5000)])
+    assert np.array_equal(np.asarray(J._exp(jnp.asarray(d))), SM.int_exp(d))
+    x = np.concatenate([[0, 1, -1, (1 << 31) - 1, -(1 << 31) + 1], r.integers(-(6 << 12), 6 << 12, 5000)])
+    assert np.array_equal(np.asarray(J._gelu(jnp.asarray(x), 12)), LN.int_gelu(x, 12))
+    s = r.integers(-8 << 16, 8 << 16, (50, 33))
+    m = r.random((50, 33)) < 0.5
+    m[0] = False
+    assert np.array_equal(np.asarray(J._softmax(jnp.asarray(s), jnp.asarray(m))), SM.int_softmax(s, m))
