@@ -278,6 +278,8 @@ def test_int_block_causal_and_rejects(block):
     x2 = x.copy()
     x2[:, 12] += 100
     assert np.array_equal(y[:, :12], A.int_block(p_int, x2, bias_int, mask, h)[:, :12])
+    # a decoder that has only the first 9 tokens (keys and queries) gets the same integers
+    assert np.array_equal(y[:, :9], A.int_block(p_int, x[:, :9], bias_int[:, :9, :9], mask[:, :9, :9], h))
     with pytest.raises(InputError):
         A.int_block({**p_int, "act_max": np.int64(1 << 14)}, x, bias_int, mask, h)
     with pytest.raises(InputError):
