@@ -166,8 +166,7 @@ def agreement(p: dict, p_int: dict, S_x: float, bias, bias_int, x, mask, heads: 
 
 
 def synthetic_block(seed: int, d: int, heads: int, mlp_ratio: int = 4, S: int = 16) -> tuple[dict, np.ndarray]:
-    """A float block with weights ~ N(0, 0.02^2)-scaled like trained transformer layers (not a
-    trained model): weights std 1/sqrt(d_in), LN gamma ~ 1 + N(0, 0.1^2), beta ~ N(0, 0.05^2),
+    """A float block with random weights (not a trained model): weights ~ N(0, 1/d_in), LN gamma ~ 1 + N(0, 0.1^2), beta ~ N(0, 0.05^2),
     biases ~ N(0, 0.02^2); and a relative bias (heads, S, S) ~ N(0, 0.5^2).  Returns (p, bias)."""
     r = np.random.Generator(np.random.PCG64(seed))
     m = mlp_ratio * d

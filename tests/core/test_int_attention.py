@@ -2,7 +2,6 @@
 NumPy / math / scipy within derived bounds, exact rationals, math.isqrt, hand-worked cases,
 exact mask and causality properties, thread-count bit-identity."""
 
-import hashlib
 import math
 import os
 import subprocess
