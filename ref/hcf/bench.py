@@ -1,4 +1,4 @@
-"""``codecref bench hcf speed``: HCF encode/decode time vs CompressAI's MeanScaleHyperprior.
+"""``codecref bench hcf``: HCF encode/decode time vs CompressAI's MeanScaleHyperprior.
 
 Protocol (issue 12): one 768x512 RGB image (the top-left 768x512 of the first corpus
 evaluation photograph, else of the bundled motorcycle_left), same machine, one run:
@@ -124,7 +124,7 @@ def bench_speed(level: int, repeat: int, no_peer: bool, as_json: bool) -> None:
     from rich.table import Table
 
     res = run_bench(level, repeat, peer=not no_peer)
-    t = Table(title=f"codecref bench hcf speed ({res['image']}, level {level}, N={res['N']} M={res['M']}, "
+    t = Table(title=f"codecref bench hcf ({res['image']}, level {level}, N={res['N']} M={res['M']}, "
                     f"{res['cpus']} CPU threads)")
     for c in ("", "codecref ms (median / min)", "of which integer h_s ms", "CompressAI ms (median / min)",
               "codecref / CompressAI"):
