@@ -171,7 +171,7 @@ def _shipped_vectors() -> list[Vector]:
             description=f"integer h_s of the shipped level {k} on the z^ of a 64x96 evaluation crop (exact)",
             params_doc={"level": "quality level k", "model": "checkpoint identity (hcf.C6) of ref/weights/hcf_q<k>.safetensors whose h_s_int.* tensors are the integer parameters"},
             inputs_doc={"z_hat": "int64 (1, 1, 2, 64): round(h_a(g_a(x))) of motorcycle_left[200:264, 300:396] padded to 64x128 (hcf.C3)"},
-            outputs_doc={"*": "int64: every intermediate of [core.intnet_hs] for p_int = the checkpoint's h_s_int: acc0, a0, acc1, a1, acc2, scale_idx, mean_idx (hcf.C5: the table indices of y^)"}))
+            outputs_doc={"*": "int64: every intermediate of [core.intnet_hs] for p_int = the checkpoint's h_s_int: z (clipped input), acc0, q0 (requantised), a0 (clipped ReLU), acc1, q1, a1, acc2, scale_idx, mean_idx (hcf.C5: the table indices of y^)"}))
         out.append(Vector(
             id=f"hcf.q{k}.bitstream", equations=("hcf.2", "hcf.3", "hcf.4", "hcf.C6"),
             function="ref.hcf.codec.encode_image / decode_container", make_inputs=_bitstream_inputs,
