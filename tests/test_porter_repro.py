@@ -259,3 +259,58 @@ def test_easz_complexity_columns_from_the_spec():
         full, per_patch, two = (h * w) ** 2, n ** 4, h * w * n * n // b ** 4
         rows.append([full, (h * w // (n * n)) ** 2, per_patch, two, full // per_patch, full // two])
     assert t["out.costs"].tolist() == rows
+
+
+# --------------------------------------------------------------------------- training draws are stored inputs
+@pytest.mark.eq("core.quant_noise")
+def test_quantize_noise_is_a_stored_input():
+    """noisy = x + u from the stored draws alone (no JAX generator)."""
+    t = _tensors("core.entropy.quantize")
+    assert "seed" not in _entry("core.entropy.quantize")["params"]
+    u = t["in.u"]
+    assert u.dtype == np.float64 and (u >= -0.5).all() and (u < 0.5).all()
+    assert t["out.noisy"].tobytes() == (t["in.x"] + u).tobytes()
+
+
+@pytest.mark.eq("easz.C30")
+def test_easz_train_masks_are_a_function_of_stored_uniforms():
+    e, t = _entry("easz.model.train_masks_lr"), _tensors("easz.model.train_masks_lr")
+    assert "seed" not in e["params"]
+    assert (t["out.keep"] == (t["in.u"] >= e["params"]["ratio"])).all()
+
+
+# --------------------------------------------------------------------------- Pillow BICUBIC as the outputs_doc states it
+def _pil_cubic(x):
+    x = abs(x)
+    if x < 1.0:
+        return (1.5 * x - 2.5) * x * x + 1
+    if x < 2.0:
+        return -0.5 * (((x - 5) * x + 8) * x - 4)
+    return 0.0
+
+
+def _pil_pass(img, n_out):
+    """One Pillow 8-bit BICUBIC pass along the last axis (upsampling), as moc.baseline.resample_k1's doc says."""
+    n_in = img.shape[-1]
+    out = np.zeros(img.shape[:-1] + (n_out,), np.uint8)
+    for o in range(n_out):
+        c = (o + 0.5) * n_in / n_out
+        lo, hi = max(0, int(c - 2 + 0.5)), min(n_in, int(c + 2 + 0.5))
+        w = [_pil_cubic(j - c + 0.5) for j in range(lo, hi)]
+        w = [v / sum(w) for v in w]
+        acc = np.full(img.shape[:-1], 1 << 21, np.int64)
+        for j, v in zip(range(lo, hi), w):
+            acc += img[..., j].astype(np.int64) * int(v * (1 << 22) + (0.5 if v >= 0 else -0.5))
+        out[..., o] = np.clip(acc >> 22, 0, 255)
+    return out
+
+
+@pytest.mark.eq("moc.C17")
+def test_moc_resample_baseline_from_the_doc_without_pillow():
+    t = _tensors("moc.baseline.resample_k1")
+    img = t["in.image"]
+    h, w, c = img.shape
+    p = np.pad(img, ((0, 0), (0, w % 2), (0, 0)), mode="symmetric")
+    small = np.clip(np.rint(p.astype(np.float64).reshape(h // 2, 2, -1, 2, c).mean((1, 3))), 0, 255).astype(np.uint8)
+    up = np.stack([_pil_pass(_pil_pass(small[..., k], p.shape[1]).T, h).T for k in range(c)], -1)
+    assert (up[:, :w] == t["out.reconstruction"]).all()

@@ -179,3 +179,25 @@ def test_residual_model_adds_the_head_to_the_base_and_needs_it():
         forward(params, tok, keep, cfg)
     with pytest.raises(ValueError):
         ModelConfig(residual=2)
+
+
+def test_model_vectors_pin_the_shipped_checkpoint_by_sha256():
+    """The easz.model vectors carry the checkpoint's name and SHA-256 and refuse other weights."""
+    import hashlib
+
+    from ref.conformance import golden as g
+    from ref.core.errors import GoldenError
+
+    want = hashlib.sha256((recon.WEIGHTS_DIR / recon.DEFAULT_CHECKPOINT).read_bytes()).hexdigest()
+    manifest = g.load_manifest(g.default_root())["vectors"]
+    vecs = {v.id: v for v in g.discover() if v.id.startswith("easz.model.")}
+    pinned = [i for i in vecs if "weights_sha256" in vecs[i].params]
+    assert sorted(pinned) == ["easz.model.composite_l1", "easz.model.forward_n32_b4",
+                              "easz.model.recon_gray_32x64", "easz.model.recon_rgb_64x64"]
+    for i in pinned:
+        assert manifest[i]["params"] == {"checkpoint": recon.DEFAULT_CHECKPOINT, "weights_sha256": want}
+    v = vecs["easz.model.forward_n32_b4"]
+    with pytest.raises(GoldenError, match="SHA-256"):
+        v.run(v.make_inputs(), checkpoint=recon.DEFAULT_CHECKPOINT, weights_sha256="0" * 64)
+    with pytest.raises(GoldenError, match="pins checkpoint"):
+        v.run(v.make_inputs(), checkpoint="other.safetensors", weights_sha256=want)

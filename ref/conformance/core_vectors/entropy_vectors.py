@@ -22,21 +22,29 @@ def _rng(seed: int) -> np.random.Generator:
 def _quant_inputs() -> dict:
     ties = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 1e15 + 0.5, -3.49999], dtype=np.float64)
     x = np.concatenate([ties, _rng(1).normal(0, 4, 24)])
-    return {"x": x}
+    # the [core.quant_noise] draws are made once here, exactly as add_uniform_noise(PRNGKey(42), x)
+    # draws them, and stored, so a port needs no JAX generator
+    from ref.core import runtime
+
+    runtime.configure_jax()  # x64 and the partitionable threefry, as in ref.core.quantization
+    import jax
+
+    u = jax.random.uniform(jax.random.PRNGKey(42), x.shape, dtype=np.float64, minval=-0.5, maxval=0.5)
+    return {"x": x, "u": np.asarray(u, np.float64)}
 
 
-def _quant_run(inputs, seed: int) -> dict:
+def _quant_run(inputs) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from ref.core.quantization import add_uniform_noise, quantize, ste_round, to_symbols
+    from ref.core.quantization import quantize, ste_round, to_symbols
 
     x = jnp.asarray(inputs["x"])
     grad = jax.grad(lambda v: (ste_round(v) * jnp.arange(v.shape[0], dtype=v.dtype)).sum())(x)
     return {
         "round": np.asarray(quantize(x)),
         "symbols": to_symbols(inputs["x"]),
-        "noisy": np.asarray(add_uniform_noise(jax.random.PRNGKey(seed), x)),
+        "noisy": np.asarray(x + jnp.asarray(inputs["u"])),
         "ste_value": np.asarray(ste_round(x)),
         "ste_grad": np.asarray(grad),
     }
@@ -288,14 +296,14 @@ VECTORS = [
         id="core.entropy.quantize",
         equations=("core.quant_round", "core.quant_noise", "core.quant_ste", "core.C1"),
         function="ref.core.quantization.quantize",
-        make_inputs=_quant_inputs, run=_quant_run, params={"seed": 42},
+        make_inputs=_quant_inputs, run=_quant_run,
         rules={"noisy": allclose(rtol=1e-15, atol=1e-15)},
-        description="round half to even, int64 symbols, U(-1/2,1/2) noise from PRNGKey(seed), STE value and gradient",
-        params_doc={"seed": "key of jax.random.PRNGKey(seed) for the noise of [core.quant_noise] (threefry, jax_threefry_partitionable=True)"},
-        inputs_doc={"x": "float64 (32,): latents: ties -2.5..2.5, 1e15+0.5, -3.49999, then 24 normal values"},
+        description="round half to even, int64 symbols, x + stored U(-1/2,1/2) noise, STE value and gradient",
+        inputs_doc={"x": "float64 (32,): latents: ties -2.5..2.5, 1e15+0.5, -3.49999, then 24 normal values",
+                    "u": "float64 (32,): the noise u of [core.quant_noise], values in [-0.5, 0.5): drawn once with jax.random.uniform(PRNGKey(42), (32,), float64, -0.5, 0.5) (threefry, partitionable; what ref.core.quantization.add_uniform_noise draws) and stored, so a port needs no JAX generator"},
         outputs_doc={"round": "float64 (32,): round_half_even(x) ([core.quant_round], tie rule [core.C1])",
                      "symbols": "int64 (32,): int64(round_half_even(x))",
-                     "noisy": "float64 (32,): x + u, u = jax.random.uniform(PRNGKey(seed), (32,), float64, -0.5, 0.5) ([core.quant_noise]); allclose 1e-15",
+                     "noisy": "float64 (32,): x + u elementwise in float64 ([core.quant_noise]); allclose 1e-15",
                      "ste_value": "float64 (32,): value of the straight-through rounding [core.quant_ste] = round_half_even(x)",
                      "ste_grad": "float64 (32,): gradient w.r.t. x of sum_i ste(x)_i * i: the STE passes gradient 1, so element i is i"},
     ),
