@@ -124,13 +124,29 @@ def encode_image(img: np.ndarray, level: int, model=None, *, times: dict | None 
     return data
 
 
+#: [hcf.C6] the header holds exactly these fields
+HEADER_KEYS = ("channels", "height", "level", "model", "width")
+
+
 def _parse_header(c: ctr.Container) -> tuple[int, int, int, int]:
+    """[hcf.C6] exactly HEADER_KEYS; level, height, width, channels uints, model a str; level
+    in LEVELS, sides in MIN_SIDE..MAX_SIDE, H * W within the pixel cap (bits.C3), channels 1
+    or 3; exactly the sections HP.SECTIONS in that order.  BitstreamError otherwise."""
+    from ref.core.limits import check_declared_pixels
+
+    if sorted(c.header) != sorted(HEADER_KEYS):
+        raise BitstreamError(f"bitstream: hcf header fields {sorted(c.header)} are not {list(HEADER_KEYS)}")
+    c.get("model", str)
+    names = [n for n, _ in c.sections]
+    if names != list(HP.SECTIONS):
+        raise BitstreamError(f"bitstream: hcf sections {names} are not {list(HP.SECTIONS)}")
     level = c.get("level", int)
     if level not in LEVELS:
         raise BitstreamError(f"bitstream: hcf level {level} is not one of {', '.join(map(str, LEVELS))}")
     H, W, C = c.get("height", int), c.get("width", int), c.get("channels", int)
     if not (MIN_SIDE <= H <= MAX_SIDE and MIN_SIDE <= W <= MAX_SIDE) or C not in (1, 3):
         raise BitstreamError(f"bitstream: hcf image size {W}x{H}x{C} out of range")
+    check_declared_pixels(H, W, "hcf header")
     return level, H, W, C
 
 
@@ -155,10 +171,17 @@ def decode_latent(c: ctr.Container, model=None, *, times: dict | None = None):
         t_int.append(time.perf_counter() - t)
         return idx
 
+    hp, wp = -(-H // PAD_MULTIPLE) * PAD_MULTIPLE, -(-W // PAD_MULTIPLE) * PAD_MULTIPLE
+    # the latent size the header implies, checked before anything is entropy-decoded or allocated
+    shape = HP._read_varints(c.section("shape"), 8)
+    if tuple(shape[:6]) != (hp // 16, wp // 16, m.cfg.M, hp // 64, wp // 64, m.cfg.N):
+        raise BitstreamError(f"bitstream: hcf latent sizes {shape[:6]} do not match a {W}x{H} image "
+                             f"(expected {(hp // 16, wp // 16, m.cfg.M, hp // 64, wp // 64, m.cfg.N)})")
+    if shape[7] != m.cfg.radius:
+        raise BitstreamError(f"bitstream: hcf table radius {shape[7]} != the model's {m.cfg.radius}")
     t0 = time.perf_counter()
     y_hat, z_hat = HP.decode_hyperprior(c, m.z_tables, m.z_offsets, indices,
                                         expect_channels=(m.cfg.M, m.cfg.N), expect_mean_grid=m.cfg.mean_grid)
-    hp, wp = -(-H // PAD_MULTIPLE) * PAD_MULTIPLE, -(-W // PAD_MULTIPLE) * PAD_MULTIPLE
     if y_hat.shape != (1, hp // 16, wp // 16, m.cfg.M):
         raise BitstreamError(f"bitstream: latent {y_hat.shape[1]}x{y_hat.shape[2]} does not match a {W}x{H} image")
     if times is not None:
@@ -166,12 +189,47 @@ def decode_latent(c: ctr.Container, model=None, *, times: dict | None = None):
     return y_hat, (level, H, W, C), m
 
 
+#: g_s (hcf.5) is four 5x5 stride-2 transposed convolutions (each output reads input offsets
+#: -1..1 of its own input, ref.hcf.phase_deconv) and pointwise IGDNs: an output row depends on
+#: latent rows within 1 + 1/2 + 1/4 + 1/8 = 15/8 of it.  Banded synthesis gives each band
+#: SYNTH_HALO >= 2 latent rows of context above and below and crops them.
+SYNTH_HALO = 2
+#: output pixels (halo included) of one synthesis band: ~2^21 keeps a band's 64-channel
+#: activations to a few hundred MB whatever the image size.
+SYNTH_BAND_PIXELS = 1 << 21
+
+
+def synthesize_u8(params, y_hat: np.ndarray, height: int, width: int, channels: int, *,
+                  band_pixels: int = SYNTH_BAND_PIXELS, halo: int = SYNTH_HALO) -> np.ndarray:
+    """[hcf.5, hcf.C4] x^ = g_s(y^) -> uint8 (height, width, channels), in horizontal bands.
+
+    params: level params; y_hat: float32 (1, h, w, M) latent.  Bands of b latent rows,
+    (b + 2 halo) * 16 * 16w <= band_pixels (b >= 4), each synthesised with up to ``halo``
+    latent rows of context on either side, cropped, rounded (hcf.C4) and stacked.  Equal to
+    the one-call g_s up to float summation order (halo >= the 15/8-row receptive field);
+    memory is bounded by band_pixels instead of the image size.
+    """
+    y_hat = np.asarray(y_hat, np.float32)
+    h, w = y_hat.shape[1:3]
+    b = max(4, band_pixels // (256 * w) - 2 * halo)
+    if b >= h:
+        return to_uint8(_decoder_net(params, jnp.asarray(y_hat)), height, width, channels)
+    rows = []
+    for r0 in range(0, h, b):
+        r1 = min(h, r0 + b)
+        a0, a1 = max(0, r0 - halo), min(h, r1 + halo)
+        x = _decoder_net(params, jnp.asarray(y_hat[:, a0:a1]))
+        u = to_uint8(np.asarray(x)[:, 16 * (r0 - a0):16 * (r1 - a0)], 16 * (r1 - r0), width, channels)
+        rows.append(u)
+        del x
+    return np.concatenate(rows, axis=0)[:height]
+
+
 def decode_container(c: ctr.Container, model=None, *, times: dict | None = None) -> np.ndarray:
-    """Container -> uint8 image (H, W, C) (hcf.4, hcf.5, hcf.C4)."""
+    """Container -> uint8 image (H, W, C) (hcf.4, hcf.5 in bands, hcf.C4)."""
     y_hat, (level, H, W, C), m = decode_latent(c, model, times=times)
     t0 = time.perf_counter()
-    x_hat = _decoder_net(m.params, jnp.asarray(y_hat))
-    out = to_uint8(x_hat, H, W, C)
+    out = synthesize_u8(m.params, y_hat, H, W, C)
     if times is not None:
         times["nets_ms"] = (time.perf_counter() - t0) * 1e3
     return out

@@ -133,3 +133,37 @@ register(Target("moc", _moc_seeds, {"latent": "delegated", "table": "canonical",
                 strings=("rgb_16x", "rgb_4x", "linear_rgb_16x", "linear_rgb_4x", "linear_gray_16x",
                          "linear_gray_4x", "webp", "png", "ans", "tiff", "", "../../etc/passwd",
                          "rgb_16x\x00", "x" * 300)))
+
+
+# ----------------------------------------------------------------------------- hcf
+#: the level the fuzz seeds are coded at (one level: one checkpoint, one jit per padded shape)
+HCF_FUZZ_LEVEL = 1
+
+
+def _hcf_seeds():
+    from ref.hcf.codec import encode_image
+
+    # both pad to 64x64 (hcf.C3): one latent shape, one synthesis compilation
+    return [("hcf_rgb_24x40", encode_image(_photo(24, 40, 3, 220, 180), HCF_FUZZ_LEVEL)),
+            ("hcf_grey_20x16", encode_image(_photo(20, 16, 1, 90, 300), HCF_FUZZ_LEVEL))]
+
+
+def _hcf_reencode(container) -> bytes:
+    """The canonical container of what decoded: y^ and z^ re-coded with the same integer
+    indices (r = round(y^ - mu) gives back r exactly), the header kept as it is."""
+    from ref.core import hyperprior as HP
+    from ref.core.container import pack
+    from ref.core.intnet import int_conditional_indices
+    from ref.hcf.codec import decode_latent
+
+    y_hat, _, m = decode_latent(container)
+    z_hat = HP.decode_hyperprior(container, m.z_tables, m.z_offsets,
+                                 lambda z: int_conditional_indices(m.p_int, z))[1]
+    sections, _ = HP.encode_hyperprior(y_hat, z_hat, m.z_tables, m.z_offsets,
+                                       lambda z: int_conditional_indices(m.p_int, z), radius=m.cfg.radius)
+    return pack("hcf", container.header, [(k, sections[k]) for k in HP.SECTIONS])
+
+
+register(Target("hcf", _hcf_seeds, {"shape": "canonical", "z": "canonical", "z_esc": "canonical",
+                                    "y": "canonical", "y_esc": "canonical"}, _hcf_reencode,
+                strings=("hcf_q1", "hcf_q2", "", "x" * 300, "hcf_q1\x00")))
