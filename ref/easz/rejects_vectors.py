@@ -12,8 +12,8 @@ import io
 import numpy as np
 
 from ref.conformance.golden import Vector
+from ref.conformance.rejects import exit_codes
 from ref.core.container import pack, unpack
-from ref.core.errors import CodecrefError
 
 
 _BASE = "the 40 x 56 RGB easz container (n = 16, b = 4, T = 1, jpeg:60, interp)"
@@ -125,16 +125,7 @@ def crafted() -> dict[str, bytes]:
 def run_rejects(inputs: dict) -> dict:
     from ref.easz.codec import decode
 
-    codes = []
-    for name in sorted(inputs):
-        try:
-            decode(inputs[name])
-            codes.append(0)
-        except CodecrefError as exc:
-            codes.append(exc.exit_code)
-        except Exception:  # noqa: BLE001 - a bug: what the CLI reports as 70
-            codes.append(70)
-    return {"exit_code": np.array(codes, dtype=np.uint8)}
+    return exit_codes(decode, inputs)
 
 
 VECTORS = [

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ref.conformance.golden import Vector
+from ref.conformance.rejects import exit_codes
 from ref.core.container import pack, unpack
-from ref.core.errors import CodecrefError
 
 #: the quality level of the base container (shipped checkpoint ref/weights/hcf_q1.safetensors)
 BASE_LEVEL = 1
@@ -111,16 +111,7 @@ def crafted() -> dict[str, bytes]:
 def run_rejects(inputs: dict) -> dict:
     from ref.hcf.codec import decode_bytes
 
-    codes = []
-    for name in sorted(inputs):
-        try:
-            decode_bytes(inputs[name])
-            codes.append(0)
-        except CodecrefError as exc:
-            codes.append(exc.exit_code)
-        except Exception:  # noqa: BLE001 - a bug: what the CLI reports as 70
-            codes.append(70)
-    return {"exit_code": np.array(codes, dtype=np.uint8)}
+    return exit_codes(decode_bytes, inputs)
 
 
 VECTORS = [

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from ref.conformance.golden import Vector
+from ref.conformance.rejects import exit_codes
 from ref.core import ans
 from ref.core.container import pack, unpack
-from ref.core.errors import CodecrefError
 
 
 _BASE = "the 16 x 24 rgb_16x webp container"
@@ -121,16 +121,7 @@ def crafted() -> dict[str, bytes]:
 def run_rejects(inputs: dict) -> dict:
     from ref.moc.codec import decode_bytes
 
-    codes = []
-    for name in sorted(inputs):
-        try:
-            decode_bytes(inputs[name])
-            codes.append(0)
-        except CodecrefError as exc:
-            codes.append(exc.exit_code)
-        except Exception:  # noqa: BLE001 - a bug: what the CLI reports as 70
-            codes.append(70)
-    return {"exit_code": np.array(codes, dtype=np.uint8)}
+    return exit_codes(decode_bytes, inputs)
 
 
 VECTORS = [
