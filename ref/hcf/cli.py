@@ -73,6 +73,31 @@ def decode_container(container) -> np.ndarray:
     return dc(container)
 
 
+#: The demo codes at level 3: the level trained longest (docs/model-card-hcf.md).
+DEMO_LEVEL = 3
+
+
+def demo_row(image: np.ndarray, workdir: Path) -> dict:
+    """One row of ``codecref demo``: encode/decode ``image`` at DEMO_LEVEL, write hcf.cref."""
+    from ref.core.metrics import ms_ssim, psnr
+    from ref.data.safe_write import atomic_write
+    from ref.hcf.codec import decode_bytes, encode_image, get_model
+
+    model = get_model(DEMO_LEVEL)
+    encode_image(image, DEMO_LEVEL, model)  # warm the jit
+    t0 = time.perf_counter()
+    data = encode_image(image, DEMO_LEVEL, model)
+    t1 = time.perf_counter()
+    rec = decode_bytes(data, model)
+    t2 = time.perf_counter()
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    atomic_write(Path(workdir) / "hcf.cref", data)
+    h, w = image.shape[:2]
+    return {"system": "hcf", "config": f"level {DEMO_LEVEL} (under-trained)", "bytes": len(data),
+            "bpp": 8 * len(data) / (h * w), "psnr": psnr(image, rec), "ms_ssim": ms_ssim(image, rec),
+            "encode_ms": (t1 - t0) * 1e3, "decode_ms": (t2 - t1) * 1e3}
+
+
 from ref.hcf.bench import bench_speed  # noqa: E402  (light: heavy imports are inside)
 
 bench_commands = {"speed": bench_speed}
