@@ -7,8 +7,11 @@ Parameter pytrees are stored flattened: input ``"p.attn.qkv.w"`` is ``p["attn"][
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
+from ref.conformance.trees import flatten, unflatten
 from ref.conformance.golden import Vector, allclose
 
 
@@ -16,32 +19,9 @@ def _rng(seed: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(seed))
 
 
-def _flat(p: dict, prefix: str) -> dict:
-    out = {}
-    for k, v in p.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            a = np.asarray(v)
-            out[f"{prefix}{k}"] = np.ascontiguousarray(a.reshape(1) if a.ndim == 0 else a)
-    return out
-
-
-def _unflat(inputs: dict, prefix: str) -> dict:
-    tree: dict = {}
-    for name, v in inputs.items():
-        if not name.startswith(prefix):
-            continue
-        node = tree
-        parts = name[len(prefix):].split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        a = np.asarray(v)
-        node[parts[-1]] = a.reshape(()) if a.size == 1 and parts[-1] in _SCALARS else a
-    return tree
-
-
 _SCALARS = ("act_max", "gelu_frac", "logit_mult", "logit_shift", "eps")
+_flat = partial(flatten, scalars_1d=True)
+_unflat = partial(unflatten, leaf=lambda key, a: a.reshape(()) if a.size == 1 and key in _SCALARS else a)
 
 
 # --------------------------------------------------------------------------- exp, softmax, round_div

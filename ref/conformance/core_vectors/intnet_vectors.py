@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ref.conformance.trees import flatten as _flat, unflatten as _unflat
 from ref.conformance.golden import Vector, allclose
 
 _P_INT_DOC = ("integer h_s parameters [core.intnet_hs]/[core.C43], flattened with '.': 'p.deconv0.w' is "
@@ -22,29 +23,6 @@ _P_INT_DOC = ("integer h_s parameters [core.intnet_hs]/[core.C43], flattened wit
 
 def _rng(seed: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(seed))
-
-
-def _flat(p: dict, prefix: str) -> dict:
-    out = {}
-    for k, v in p.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = np.ascontiguousarray(np.asarray(v))
-    return out
-
-
-def _unflat(inputs: dict, prefix: str) -> dict:
-    tree: dict = {}
-    for name, v in inputs.items():
-        if not name.startswith(prefix):
-            continue
-        node = tree
-        parts = name[len(prefix):].split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = np.asarray(v)
-    return tree
 
 
 # --------------------------------------------------------------------------- rounding

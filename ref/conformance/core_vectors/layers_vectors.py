@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ref.conformance.trees import flatten as _flat, unflatten
 from ref.conformance.golden import Vector, allclose
 
 F32_TOL = allclose(rtol=1e-4, atol=1e-4)
@@ -21,6 +22,12 @@ _P_DOC = ("parameter pytree flattened with '.': 'conv1.w' is p['conv1']['w']; co
           "(reparametrised) values [core.gdn_reparam]")
 
 
+
+def _unflat(inputs: dict, prefix: str) -> dict:
+    import jax.numpy as jnp
+
+    return unflatten(inputs, prefix, leaf=lambda _key, a: jnp.asarray(a))
+
 def _rng(seed: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(seed))
 
@@ -28,31 +35,6 @@ def _rng(seed: int) -> np.random.Generator:
 def _conv_p(r, k, ci, co, scale=None) -> dict:
     s = scale if scale is not None else 1.0 / np.sqrt(ci * k * k)
     return {"w": r.uniform(-s, s, (k, k, ci, co)).astype(np.float32), "b": r.uniform(-0.2, 0.2, co).astype(np.float32)}
-
-
-def _flat(p: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in p.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = np.asarray(v)
-    return out
-
-
-def _unflat(inputs: dict, prefix: str) -> dict:
-    import jax.numpy as jnp
-
-    tree: dict = {}
-    for name, v in inputs.items():
-        if not name.startswith(prefix):
-            continue
-        node = tree
-        parts = name[len(prefix):].split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = jnp.asarray(v)
-    return tree
 
 
 def _x(r, shape, sd=1.0):
