@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ref.conformance.trees import flatten, unflatten
 from ref.conformance.golden import Vector, allclose
 
 F32 = np.float32
@@ -78,27 +79,14 @@ def _att_run(inputs, heads: int) -> dict:
 
 
 # --------------------------------------------------------------------------- context model
-def _flat(prefix, tree, out):
-    if isinstance(tree, list):
-        tree = {str(i): v for i, v in enumerate(tree)}
-    for k in sorted(tree):
-        v = tree[k]
-        if isinstance(v, (dict, list)):
-            _flat(f"{prefix}{k}/", v, out)
-        else:
-            out[prefix + k] = np.asarray(v, F32)
+def _flat(prefix, tree, out, dtype=F32):
+    """Store ``tree`` in ``out`` under ``prefix`` + "/"-joined paths (ref.conformance.trees)."""
+    out.update(flatten(tree, prefix, sep="/", dtype=dtype))
     return out
 
 
 def _unflat(inputs, prefix):
-    tree: dict = {}
-    for k, v in inputs.items():
-        if k.startswith(prefix):
-            parts = k[len(prefix):].split("/")
-            d = tree
-            for p in parts[:-1]:
-                d = d.setdefault(p, {})
-            d[parts[-1]] = v
+    tree = unflatten(inputs, prefix, sep="/")
     tree["layers"] = [tree["layers"][str(i)] for i in range(len(tree["layers"]))]
     return tree
 

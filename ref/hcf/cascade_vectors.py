@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ref.conformance.trees import flatten, unflatten
 from ref.conformance.golden import Vector, allclose
 
 F32 = np.float32
@@ -28,27 +29,13 @@ CHAIN_S, CHAIN_D = 3, 1
 
 
 def _flat(prefix, tree, out, dtype=F32):
-    if isinstance(tree, (list, tuple)):
-        tree = {str(i): v for i, v in enumerate(tree)}
-    for k in sorted(tree):
-        v = tree[k]
-        if isinstance(v, (dict, list, tuple)):
-            _flat(f"{prefix}{k}/", v, out, dtype)
-        else:
-            out[prefix + k] = np.asarray(v, dtype)
+    """Store ``tree`` in ``out`` under ``prefix`` + "/"-joined paths (ref.conformance.trees)."""
+    out.update(flatten(tree, prefix, sep="/", dtype=dtype))
     return out
 
 
 def _unflat(inputs, prefix):
-    tree: dict = {}
-    for k, v in inputs.items():
-        if not k.startswith(prefix):
-            continue
-        parts = k[len(prefix):].split("/")
-        d = tree
-        for p in parts[:-1]:
-            d = d.setdefault(p, {})
-        d[parts[-1]] = v
+    tree = unflatten(inputs, prefix, sep="/")
     return _lists(tree)
 
 

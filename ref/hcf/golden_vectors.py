@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ref.conformance.trees import flatten, unflatten
 from ref.conformance.golden import Vector, allclose
 from ref.hcf.config import LEVELS
 
@@ -24,27 +25,14 @@ TINY_N, TINY_M = 8, 12
 VECTOR_LEVELS = (1, 3, 6)
 
 
-def _flat(prefix, tree, out):
-    for k in sorted(tree):
-        v = tree[k]
-        if isinstance(v, dict):
-            _flat(f"{prefix}{k}/", v, out)
-        else:
-            out[prefix + k] = np.asarray(v, F32)
+def _flat(prefix, tree, out, dtype=F32):
+    """Store ``tree`` in ``out`` under ``prefix`` + "/"-joined paths (ref.conformance.trees)."""
+    out.update(flatten(tree, prefix, sep="/", dtype=dtype))
     return out
 
 
 def _unflat(inputs, prefix):
-    tree: dict = {}
-    for k, v in inputs.items():
-        if not k.startswith(prefix):
-            continue
-        parts = k[len(prefix):].split("/")
-        d = tree
-        for p in parts[:-1]:
-            d = d.setdefault(p, {})
-        d[parts[-1]] = v
-    return tree
+    return unflatten(inputs, prefix, sep="/")
 
 
 # --------------------------------------------------------------------------- config

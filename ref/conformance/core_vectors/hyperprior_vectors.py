@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ref.conformance.trees import flatten as _flat
 from ref.conformance.golden import Vector, allclose
 
 F32_TOL = allclose(rtol=1e-4, atol=1e-4)
@@ -26,18 +27,6 @@ def _rng(seed: int) -> np.random.Generator:
 def _conv_p(r, k, ci, co, dtype) -> dict:
     s = 1.0 / np.sqrt(ci * k * k)
     return {"w": r.uniform(-s, s, (k, k, ci, co)).astype(dtype), "b": r.uniform(-0.2, 0.2, co).astype(dtype)}
-
-
-def _flat(p: dict, prefix: str = "") -> dict:
-    out = {}
-    for k, v in p.items():
-        if isinstance(v, dict):
-            out.update(_flat(v, f"{prefix}{k}."))
-        elif isinstance(v, list):
-            out.update({f"{prefix}{k}.{i}": np.asarray(a) for i, a in enumerate(v)})
-        else:
-            out[f"{prefix}{k}"] = np.asarray(v)
-    return out
 
 
 def _unflat_nets(inputs: dict) -> dict:

@@ -21,7 +21,8 @@ def _rng(seed: int) -> np.random.Generator:
 
 _SCALARS = ("act_max", "gelu_frac", "logit_mult", "logit_shift", "eps")
 _flat = partial(flatten, scalars_1d=True)
-_unflat = partial(unflatten, leaf=lambda key, a: a.reshape(()) if a.size == 1 and key in _SCALARS else a)
+_unflat = partial(unflatten, leaf=lambda key, v: np.asarray(v).reshape(()) if np.size(v) == 1 and key in _SCALARS
+                  else np.asarray(v))
 
 
 # --------------------------------------------------------------------------- exp, softmax, round_div
