@@ -8,6 +8,9 @@ Systems plug in through ``ref/<system>/cli.py`` (imported lazily), which may def
   which is looked up when the CLI module does not define one);
 * ``analyze_commands`` {name: click.Command};
 * ``bench_commands``   {name: click.Command};
+* ``commands``         {name: click.Command}: commands of the system itself, run as
+  ``codecref <system> NAME`` (ref/cli/system.py; list the system in its
+  SYSTEM_COMMAND_GROUPS);
 * ``demo_row``         (image uint8 (H,W,C), workdir Path) -> dict with keys
   system, config, bytes, bpp, psnr, ms_ssim, encode_ms, decode_ms.
 
@@ -27,6 +30,7 @@ from ref.cli.base import cli
 from ref.cli import codec, golden, spec, work  # noqa: F401,E402 (each module registers its commands)
 from ref.cli import data  # noqa: F401,E402 (codecref data: the photo corpus)
 from ref.cli import entropy  # noqa: F401,E402 (codecref entropy: KL estimate of a sample array)
+from ref.cli import system  # noqa: F401,E402 (codecref <system> NAME: system command groups)
 from ref.core.errors import CodecrefError
 
 __all__ = ["cli", "main"]

@@ -130,3 +130,8 @@ def rd_command(out: str, levels: str, limit: int | None, no_float_path: bool, no
 
 
 analyze_commands = {"rd": rd_command}
+
+from ref.hcf.node import transcode_command  # noqa: E402  (light: heavy imports are inside)
+
+#: ``codecref hcf NAME``: the intermediate node (ref/hcf/node.py)
+commands = {"transcode": transcode_command}

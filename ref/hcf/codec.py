@@ -124,8 +124,10 @@ def encode_image(img: np.ndarray, level: int, model=None, *, times: dict | None 
     return data
 
 
-#: [hcf.C6] the header holds exactly these fields
+#: [hcf.C6] the header holds exactly these fields, plus optionally OPTIONAL_KEYS
 HEADER_KEYS = ("channels", "height", "level", "model", "width")
+#: [hcf.hops] the hop history an intermediate node writes (ref.hcf.node_hops); the base encoder writes none
+OPTIONAL_KEYS = ("hops",)
 
 
 def _parse_header(c: ctr.Container) -> tuple[int, int, int, int]:
@@ -134,8 +136,9 @@ def _parse_header(c: ctr.Container) -> tuple[int, int, int, int]:
     or 3; exactly the sections HP.SECTIONS in that order.  BitstreamError otherwise."""
     from ref.core.limits import check_declared_pixels
 
-    if sorted(c.header) != sorted(HEADER_KEYS):
-        raise BitstreamError(f"bitstream: hcf header fields {sorted(c.header)} are not {list(HEADER_KEYS)}")
+    if sorted(k for k in c.header if k not in OPTIONAL_KEYS) != sorted(HEADER_KEYS):
+        raise BitstreamError(f"bitstream: hcf header fields {sorted(c.header)} are not {list(HEADER_KEYS)} "
+                             f"(+ optional {list(OPTIONAL_KEYS)})")
     c.get("model", str)
     names = [n for n, _ in c.sections]
     if names != list(HP.SECTIONS):
@@ -147,6 +150,10 @@ def _parse_header(c: ctr.Container) -> tuple[int, int, int, int]:
     if not (MIN_SIDE <= H <= MAX_SIDE and MIN_SIDE <= W <= MAX_SIDE) or C not in (1, 3):
         raise BitstreamError(f"bitstream: hcf image size {W}x{H}x{C} out of range")
     check_declared_pixels(H, W, "hcf header")
+    if "hops" in c.header:
+        from ref.hcf.node_hops import check_hops
+
+        check_hops(c.get("hops", str), level)
     return level, H, W, C
 
 
