@@ -100,7 +100,9 @@ def demo_row(image: np.ndarray, workdir: Path) -> dict:
 
 from ref.hcf.bench import bench_speed  # noqa: E402  (light: heavy imports are inside)
 
-bench_commands = {"speed": bench_speed}
+from ref.hcf.node_bench import node_bench_command  # noqa: E402  (light: heavy imports are inside)
+
+bench_commands = {"speed": bench_speed, "node": node_bench_command}
 
 
 @click.command("rd", context_settings=CONTEXT)
