@@ -52,11 +52,13 @@ def encode_command(quality: int | None, infile: str, outfile: str) -> None:
     latent; the summary line goes to stderr when OUT is -."""
     from ref.core.metrics import psnr
     from ref.data.safe_write import atomic_write, check_output
-    from ref.ecf.codec import decode_bytes, encode_image, get_model
+    from ref.data.imageio import check_image
+    from ref.ecf.codec import check_size, decode_bytes, encode_image, get_model
 
     if outfile != "-":
         check_output(outfile, inputs=[infile] if infile != "-" else [], what="encoded file")
-    img = _read_input(infile)
+    img = check_image(_read_input(infile), infile)
+    check_size(img.shape[0], img.shape[1])
     q = default_quality() if quality is None else quality
     m = get_model(q)
     t0 = time.perf_counter()

@@ -327,11 +327,10 @@ def get_model(quality: int) -> EcfModel:
 
 def shipped_qualities() -> tuple[int, ...]:
     """Qualities with a checkpoint file ref/weights/ecf_q<Q>.safetensors."""
-    from pathlib import Path
+    from ref.ecf import checkpoint
 
-    d = Path(__file__).resolve().parents[1] / "weights"
     out = []
-    for p in d.glob("ecf_q*.safetensors"):
+    for p in checkpoint.WEIGHTS.glob("ecf_q*.safetensors"):
         tail = p.stem.removeprefix("ecf_q")
         if tail.isdigit():
             out.append(int(tail))
