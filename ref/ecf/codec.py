@@ -327,10 +327,14 @@ def get_model(quality: int) -> EcfModel:
 
 def shipped_qualities() -> tuple[int, ...]:
     """Qualities with a checkpoint file ref/weights/ecf_q<Q>.safetensors."""
-    from ref.ecf import checkpoint
+    from pathlib import Path
 
+    try:
+        from ref.ecf.checkpoint import WEIGHTS as d
+    except ModuleNotFoundError:                  # checkpoint.py not there: nothing can be loaded anyway
+        d = Path(__file__).resolve().parents[1] / "weights"
     out = []
-    for p in checkpoint.WEIGHTS.glob("ecf_q*.safetensors"):
+    for p in Path(d).glob("ecf_q*.safetensors"):
         tail = p.stem.removeprefix("ecf_q")
         if tail.isdigit():
             out.append(int(tail))
