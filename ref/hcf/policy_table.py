@@ -14,7 +14,7 @@ For an image (padded, hcf.C3) and a policy π from s to d:
 
 Needs trained base checkpoints (ref/weights/hcf_q<k>.safetensors) and a cascade checkpoint
 (ref/hcf/cascade_checkpoint.py); without them :func:`run` raises one InputError saying
-which is missing.  :func:`evaluate_policies` takes models and modules as arguments (tests
+which is missing.  The command is ``codecref analyze hcf policies`` (ref.hcf.analysis_policies).  :func:`evaluate_policies` takes models and modules as arguments (tests
 run it on tiny random models).
 """
 
@@ -26,14 +26,13 @@ import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-import click
 import numpy as np
 
 from ref.core.errors import InputError
 from ref.hcf.policy import edge_policy, late_policy, max_policy, min_policy, policy_space
 from ref.hcf.rqsi import ms_ssim_db, rqsi
 
-__all__ = ["level_container", "evaluate_policies", "summarize", "write_outputs", "run", "policy_table_command"]
+__all__ = ["level_container", "evaluate_policies", "summarize", "write_outputs", "run"]
 
 
 def level_container(y, level: int, model, height: int, width: int, channels: int) -> tuple[bytes, np.ndarray]:
@@ -188,47 +187,8 @@ def write_outputs(table: Sequence[dict], out: Path, title: str) -> list[Path]:
 
 def run(out: Path, *, s: int = 6, d_values: Sequence[int] = (1, 2, 3, 4, 5), limit: int | None = None,
         cascade_path: Path | None = None, echo: Callable = print) -> list[Path]:
-    """Tab. 1 on the evaluation split with the shipped base levels and cascade modules."""
-    from ref.data.datasets import eval_image
-    from ref.hcf import cascade_checkpoint as CC
-    from ref.hcf.checkpoint import checkpoint_path
-    from ref.hcf.codec import get_model
-    from ref.hcf.evaluate import eval_set
+    """Tab. 1 on the evaluation split with the shipped base levels and cascade modules: the
+    command ``codecref analyze hcf policies`` (ref.hcf.analysis_policies.run); returns the paths."""
+    from ref.hcf.analysis_policies import run as _run
 
-    levels = range(min(d_values), s + 1)
-    missing = [k for k in levels if not checkpoint_path(k).is_file()]
-    if missing:
-        raise InputError(f"no trained base-codec checkpoint for levels {missing} "
-                         f"({checkpoint_path(missing[0]).parent}); nothing to tabulate")
-    if not CC.exists(cascade_path):
-        raise InputError(f"no cascade checkpoint ({cascade_path or CC.DEFAULT_PATH}): the transform modules "
-                         "are not trained yet (issue 14, eqs. 11-13); nothing to tabulate")
-    ck = CC.load(cascade_path)
-    models = {k: get_model(k) for k in levels}
-    for k, ident in ck.base_models.items():
-        if k in models and models[k].model_id != ident:
-            raise InputError(f"cascade modules were trained against base model {ident!r} at level {k}; "
-                             f"the shipped level-{k} checkpoint is {models[k].model_id!r}")
-    lacking = [k for k in range(s, min(d_values), -1) if k not in ck.modules]
-    if lacking:
-        raise InputError(f"cascade checkpoint lacks the modules phi_{{k->k-1}} for k = {lacking}")
-    names, desc = eval_set(limit)
-    images = {n: eval_image(n) for n in names}
-    rows = evaluate_policies(images, s=s, models=models, modules=ck.modules, d_values=d_values, echo=echo)
-    table = summarize(rows, s, d_values)
-    return write_outputs(table, out, f"HCF policy comparison, s = {s}, {desc}")
-
-
-@click.command("policy-table", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--source", "s", type=int, default=6, show_default=True, help="source level s")
-@click.option("--target", "d_values", type=int, multiple=True, help="target level d (repeat); default 1..s-1")
-@click.option("--limit", type=int, default=None, help="first N evaluation images only")
-@click.option("--cascade", "cascade_path", type=click.Path(dir_okay=False), default=None,
-              help="cascade checkpoint (default ref/weights/hcf_cascade.safetensors)")
-@click.argument("out", type=click.Path(file_okay=False))
-def policy_table_command(s, d_values, limit, cascade_path, out):
-    """Tab. 1: every policy of Π(s, d; n_q) with bpp, PSNR, MS-SSIM (dB), η^PSNR, η^MS-SSIM;
-    writes OUT/policy_table.{csv,md,png}."""
-    for p in run(Path(out), s=s, d_values=tuple(d_values) or tuple(range(1, s)), limit=limit,
-                 cascade_path=Path(cascade_path) if cascade_path else None, echo=click.echo):
-        click.echo(str(p))
+    return _run(Path(out), s=s, d_values=d_values, limit=limit, cascade_path=cascade_path, echo=echo)[0]
