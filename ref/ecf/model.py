@@ -252,28 +252,41 @@ def entropy_params(p: dict, cfg: EcfConfig, y_hat, psi):
 
 
 @implements("ecf.3a", "ecf.C7")
-def forward_train(p: dict, cfg: EcfConfig, x, key):
-    """Training pass ([ecf.3a], quantiser [ecf.C7]) -> (x_hat, bits_y, bits_z).
+def rd_terms(p: dict, cfg: EcfConfig, x, u_y, u_z):
+    """The training pass with explicit noise ([ecf.3a], quantiser [ecf.C7]) -> (x_hat, bits_y, bits_z).
 
         y = g_a(x);  z = h_a(y);  z_hat = ste(z) -> h_s;  bits_z = sum -log2 P_fact(z + u_z)
         y_hat = ste(y)  (round half even, straight-through) -> g_s and g_c (the coded values)
         bits_y = sum -log2 GMM(y + u_y | g_e(g_c(y_hat), psi))      ([ecf.gmm])
 
-    x: (B, H, W, 3) float32 in [0, 1], H, W multiples of 128 ([ecf.C10]); key: jax PRNG key.
-    bits_*: float32 totals over the batch.
+    x: (B, H, W, 3) float32 in [0, 1], H, W multiples of 128 ([ecf.C10]); u_y: (B, H/16, W/16, M)
+    and u_z: (B, H/64, W/64, N) float32 noise in [-1/2, 1/2).  bits_*: float totals over the batch.
     """
-    ky, kz = jax.random.split(key)
     y = analysis(p, x)
     z = hyper_analysis(p, y)
-    bits_z = -jnp.sum(jnp.log2(E.factorized_likelihood(p["z_prior"], add_uniform_noise(kz, z))))
+    bits_z = -jnp.sum(jnp.log2(E.factorized_likelihood(p["z_prior"], z + u_z)))
     psi = hyper_synthesis(p, ste_round(z))
     y_hat = ste_round(y)
     w_logits, mu, sigma = entropy_params(p, cfg, y_hat, psi)
-    y_noisy = latent_groups(cfg, add_uniform_noise(ky, y))
-    bits_y = gmm_bits(y_noisy, w_logits, mu, sigma, cfg.mean_grid)
+    bits_y = gmm_bits(latent_groups(cfg, y + u_y), w_logits, mu, sigma, cfg.mean_grid)
     return synthesis(p, y_hat), bits_y, bits_z
+
+
+@implements("ecf.3a", "ecf.C7")
+def forward_train(p: dict, cfg: EcfConfig, x, key):
+    """Training pass ([ecf.3a], [ecf.C7]) -> (x_hat, bits_y, bits_z): :func:`rd_terms` with
+    u_y, u_z ~ U(-1/2, 1/2) drawn from (ky, kz) = split(key) ([core.quant_noise]).
+
+    x: (B, H, W, 3) float32 in [0, 1], H, W multiples of 128 ([ecf.C10]); key: jax PRNG key.
+    bits_*: float totals over the batch.
+    """
+    ky, kz = jax.random.split(key)
+    B, H, W, _ = x.shape
+    u_y = add_uniform_noise(ky, jnp.zeros((B, -(-H // 16), -(-W // 16), cfg.M), x.dtype))
+    u_z = add_uniform_noise(kz, jnp.zeros((B, -(-H // 64), -(-W // 64), cfg.N), x.dtype))
+    return rd_terms(p, cfg, x, u_y, u_z)
 
 
 __all__ = ["LAMBDAS", "QUALITIES", "PAD_MULTIPLE", "EcfConfig", "config_for", "default_context", "init_params",
            "init_g_e", "count_params", "analysis", "synthesis", "hyper_analysis", "hyper_synthesis", "g_e",
-           "psi_groups", "latent_groups", "entropy_params", "forward_train"]
+           "psi_groups", "latent_groups", "entropy_params", "rd_terms", "forward_train"]
