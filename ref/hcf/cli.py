@@ -131,7 +131,13 @@ def rd_command(out: str, levels: str, limit: int | None, no_float_path: bool, no
     click.echo(f"-> {out}")
 
 
-analyze_commands = {"rd": rd_command}
+from ref.hcf.analysis_cross import cross_command  # noqa: E402  (analyses of paper 001: heavy imports inside)
+from ref.hcf.analysis_drf import drf_command  # noqa: E402
+from ref.hcf.analysis_entropy import entropy_command  # noqa: E402
+from ref.hcf.analysis_policies import policies_command  # noqa: E402
+
+analyze_commands = {"rd": rd_command, "policies": policies_command, "entropy": entropy_command,
+                    "drf": drf_command, "cross": cross_command}
 
 from ref.hcf.node import transcode_command  # noqa: E402  (light: heavy imports are inside)
 
