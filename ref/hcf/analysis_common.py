@@ -24,7 +24,7 @@ import numpy as np
 
 from ref.core.errors import InputError
 
-__all__ = ["Setup", "load_setup", "cascade_label", "load_images", "PointCoder", "write_table", "fmt",
+__all__ = ["Setup", "load_setup", "cascade_label", "load_images", "PointCoder", "CascadeCache", "write_table", "fmt",
            "random_cascade", "common_options"]
 
 #: Key of the training record that marks modules as not trained (written by :func:`random_cascade`).
@@ -47,6 +47,13 @@ def cascade_label(train: Mapping, path) -> str:
     if not train or train.get(UNTRAINED_KEY):
         why = train.get(UNTRAINED_KEY) if train and isinstance(train.get(UNTRAINED_KEY), str) else "no training record"
         return f"UNTRAINED cascade modules ({name}: {why}) -- numbers say nothing about HCF"
+    mods = train.get("modules")              # ref.hcf.cascade_train.export: {"phi<k>_<kind>": {"step": ...}}
+    if isinstance(mods, dict) and mods:
+        st = [m["step"] for m in mods.values() if isinstance(m, dict) and isinstance(m.get("step"), int)]
+        if st and max(st) == 0:
+            return f"UNTRAINED cascade modules ({name}: 0 training steps) -- numbers say nothing about HCF"
+        if st:
+            return f"cascade modules {name} ({len(mods)} modules, {min(st)}-{max(st)} training steps each)"
     steps = train.get("steps", train.get("steps_per_module"))
     return f"cascade modules {name}" + (f" (training record: {steps} steps)" if steps is not None else "")
 
@@ -144,6 +151,36 @@ class PointCoder:
         except InputError:
             m = math.nan
         return {"bpp": 8 * len(data) / (H * W), "psnr": float(psnr(self.img, rec)), "ms_ssim_db": m}
+
+
+class CascadeCache:
+    """F^π_{s->k}(ỹ^s) of eq. 9 memoised by policy prefix, for evaluating many policies that
+    share their first levels: ``latent(prefix)`` with prefix = (π_s, ..., π_{k+1}) is ỹ^k,
+    computed as T_{k+1}^{π_{k+1}}(latent(prefix[:-1])) (ref.hcf.cascade.level_process, hcf.8);
+    ``latent(pi[:-1])`` equals ref.hcf.cascade.cascade_transform(pi, s, d, ...).
+
+    y_s: (1, h, w, M_s) = g_a^s(x); modules: {k: {"inter", "intra"}}; transmit: hcf.C21.
+    """
+
+    def __init__(self, y_s, s: int, modules: Mapping[int, Mapping[str, dict]], transmit: Callable,
+                 phi_fn: Callable | None = None):
+        self.s, self.modules, self.transmit = s, modules, transmit
+        self.phi_fn = phi_fn
+        self._memo: dict = {(): y_s}
+
+    def latent(self, prefix: Sequence[int]):
+        from ref.hcf.cascade import level_process
+        from ref.hcf.transform import phi_jit
+
+        prefix = tuple(int(v) for v in prefix)
+        if prefix not in self._memo:
+            k = self.s - len(prefix) + 1                   # the level whose process the last entry selects
+            if k not in self.modules:
+                raise InputError(f"no transform modules phi_{{{k}->{k - 1}}}")
+            prev = self.latent(prefix[:-1])
+            self._memo[prefix] = level_process(prefix[-1], self.modules[k], prev, k, self.transmit,
+                                               self.phi_fn or phi_jit)
+        return self._memo[prefix]
 
 
 def fmt(v, digits: int = 3) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 
 from ref.core.errors import InputError
 from ref.core.registry import implements
-from ref.hcf.analysis_common import PointCoder, common_options, load_images, load_setup, write_table
+from ref.hcf.analysis_common import CascadeCache, PointCoder, common_options, load_images, load_setup, write_table
 from ref.hcf.analysis_drf import bd_compare
 from ref.hcf.policy import check_levels, edge_policy
 
@@ -56,7 +56,7 @@ def tab4_comparisons(s_max: int, d: int, n: int = 3) -> list[tuple[int, int]]:
 def evaluate(images: Mapping[str, np.ndarray], *, sources: Sequence[int], d: int, models: Mapping[int, object],
              modules: Mapping[int, dict], echo: Callable = lambda m: None) -> list[dict]:
     """Per-image rows {image, source, k, policy, bpp, psnr, ms_ssim_db} of every path s -> d."""
-    from ref.hcf.cascade import cascade_transform, coded_transmit
+    from ref.hcf.cascade import coded_transmit
     from ref.hcf.transform import phi_jit
 
     transmit = coded_transmit(models)
@@ -64,9 +64,9 @@ def evaluate(images: Mapping[str, np.ndarray], *, sources: Sequence[int], d: int
     for name, img in images.items():
         pc = PointCoder(img, models)
         for s in sources:
-            y_s = pc.y_s(s)
+            cache = CascadeCache(pc.y_s(s), s, modules, transmit, phi_jit)
             for k, pi in path_points(s, d):
-                y_k = y_s if k == s else cascade_transform(pi, s, k, modules, y_s, transmit, phi_jit)
+                y_k = cache.latent(pi[:-1])                # F^π_{s->k}(ỹ^s), eq. 9 (ỹ^s at k = s)
                 rows.append({"image": name, "source": s, "k": k, "policy": "[" + ",".join(map(str, pi)) + "]",
                              **pc.metrics(*pc.code(y_k, k))})
         echo(f"{name}: done ({time.time() - t0:.0f} s)")

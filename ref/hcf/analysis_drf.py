@@ -28,7 +28,7 @@ import numpy as np
 
 from ref.core.errors import InputError
 from ref.core.registry import implements
-from ref.hcf.analysis_common import PointCoder, common_options, load_images, load_setup, write_table
+from ref.hcf.analysis_common import CascadeCache, PointCoder, common_options, load_images, load_setup, write_table
 from ref.hcf.policy import check_levels, edge_policy, max_policy
 
 __all__ = ["drf_chain", "tab2_paths", "bd_compare", "evaluate", "summarize", "write_outputs", "run", "drf_command"]
@@ -92,7 +92,7 @@ def bd_compare(anchor: Sequence[Mapping], test: Sequence[Mapping], metric: str) 
 def evaluate(images: Mapping[str, np.ndarray], *, s: int, models: Mapping[int, object], modules: Mapping[int, dict],
              echo: Callable = lambda m: None) -> list[dict]:
     """Per-image rows {image, config, method (hcf|drf|ssf), d, bpp, psnr, ms_ssim_db}."""
-    from ref.hcf.cascade import cascade_transform, coded_transmit
+    from ref.hcf.cascade import coded_transmit
     from ref.hcf.transform import phi_jit
 
     paths = tab2_paths(s)
@@ -108,9 +108,10 @@ def evaluate(images: Mapping[str, np.ndarray], *, s: int, models: Mapping[int, o
         chain = drf_chain(img, range(s, 0, -1), models)
         per_level_drf = {k: pc.metrics(data, rec) for k, data, rec in chain}
         first_hop = chain[0][2]                    # x̂ after the hop at s
+        cache = CascadeCache(y_s, s, modules, transmit, phi_jit)
         for config, items in paths.items():
             for d, pi, levels in items:
-                y_d = cascade_transform(pi, s, d, modules, y_s, transmit, phi_jit)
+                y_d = cache.latent(pi[:-1])                # F^π_{s->d}(ỹ^s), eq. 9
                 hcf = pc.metrics(*pc.code(y_d, d))
                 if config == "per-level":          # the per-level chain passes through every d
                     drf = per_level_drf[d]

@@ -82,7 +82,9 @@ def evaluate_policies(images: Mapping[str, np.ndarray], *, s: int, models: Mappi
     import jax.numpy as jnp
 
     from ref.core.metrics import ms_ssim, psnr
-    from ref.hcf.cascade import cascade_transform, coded_transmit
+    from ref.hcf.analysis_common import CascadeCache
+    from ref.hcf.cascade import coded_transmit
+    from ref.hcf.policy import check_policy
     from ref.hcf.codec import pad_image, to_network, to_uint8
     from ref.hcf.model import analysis, synthesis
     from ref.hcf.transform import phi_jit
@@ -100,8 +102,10 @@ def evaluate_policies(images: Mapping[str, np.ndarray], *, s: int, models: Mappi
     for name, img in images.items():
         H, W, C = img.shape
         y_s = ga(models[s].params, jnp.asarray(to_network(pad_image(img))))
+        cache = CascadeCache(y_s, s, modules, transmit, phi_jit)    # shared prefixes computed once
         for d, pi in _targets(s, d_values):
-            y_d = cascade_transform(pi, s, d, modules, y_s, transmit, phi_jit)
+            check_policy(pi, s, d)
+            y_d = cache.latent(pi[:-1])                             # = cascade_transform(pi, s, d, ...)
             data, y_hat = level_container(y_d, d, models[d], H, W, C)
             rec = to_uint8(gs(models[d].params, jnp.asarray(y_hat)), H, W, C)
             try:

@@ -108,6 +108,16 @@ def test_cross_summary_shorter_path_cheaper():
     assert bd[0]["paper_P"] == -7.13 and {p["path"] for p in points} == {"6->1", "5->1", "4->1"}
 
 
+def test_cascade_label():
+    from ref.hcf.analysis_common import cascade_label
+
+    assert cascade_label({}, "c.safetensors").startswith("UNTRAINED")
+    assert cascade_label({"untrained": "random initialisation, seed 1"}, "c.safetensors").startswith("UNTRAINED")
+    rec = {"s": 6, "modules": {"phi6_inter": {"step": 300}, "phi6_intra": {"step": 250}}}
+    assert cascade_label(rec, "/x/c.safetensors") == "cascade modules c.safetensors (2 modules, 250-300 training steps each)"
+    assert cascade_label({"modules": {"phi6_inter": {"step": 0}}}, "c").startswith("UNTRAINED")
+
+
 def test_edge_vs_late_counts():
     from ref.hcf.analysis_policies import edge_vs_late
 
@@ -196,6 +206,29 @@ def test_drf_chain_hops_are_ordinary_streams():
 
 
 # ------------------------------------------------------------------ drivers on tiny models
+@pytest.mark.eq("hcf.9")
+def test_cascade_cache_equals_cascade_transform_with_fewer_calls():
+    from ref.hcf.analysis_common import CascadeCache
+    from ref.hcf.cascade import cascade_transform
+    from ref.hcf.policy import policy_space
+
+    log = _Log()
+    calls = []
+
+    def phi(p, y):
+        calls.append(1)
+        return log.phi(p, y)
+    mods = {k: {"inter": {"a": 0.7, "b": 0.1 * k}, "intra": {"a": 1.3, "b": -0.2}} for k in (5, 4, 3, 2)}
+    y5 = np.random.default_rng(0).normal(0, 2, (1, 2, 3, 4))
+    cache = CascadeCache(y5, 5, mods, log.transmit, phi)
+    pols = [pi for n in range(1, 6) for pi in policy_space(5, 1, n)]
+    for pi in pols:
+        np.testing.assert_array_equal(cache.latent(pi[:-1]), cascade_transform(pi, 5, 1, mods, y5, log.transmit, log.phi))
+    assert len(calls) == 2 + 4 + 8 + 16                 # one φ per distinct prefix, not 4 per policy
+    with pytest.raises(InputError):
+        CascadeCache(y5, 5, {5: mods[5]}, log.transmit, phi).latent((1, 0))
+
+
 @pytest.fixture(scope="module")
 def tiny():
     models = {k: tiny_model(k, k) for k in (1, 2, 3, 4)}
