@@ -16,6 +16,8 @@ from ref.core.errors import CodecrefError, InputError
 # --------------------------------------------------------------------------- work
 # Benchmarks that belong to no system: name -> "module:click command".
 CROSS_SYSTEM_BENCHES = {"core": "ref.app.core_bench:bench_command", "kl": "ref.app.bench_kl:bench_command"}
+# Trainers that are not a system's own ``train_command`` (codecref train NAME): name -> "module:click command".
+EXTRA_TRAINERS = {"hcf-cascade": "ref.hcf.cascade_train:train_command"}
 
 HELP_FLAGS = ("-h", "--help")
 
@@ -56,6 +58,10 @@ def bench(ctx: click.Context, name: str | None) -> None:
 def train(ctx: click.Context, system: str | None) -> None:
     """Train a system's model: codecref train SYSTEM [options] (`codecref train SYSTEM --help`)."""
     if _help_wanted(ctx, system):
+        return
+    if system in EXTRA_TRAINERS:
+        module, attr = EXTRA_TRAINERS[system].split(":")
+        _forward(getattr(importlib.import_module(module), attr), ctx.args, f"codecref train {system}")
         return
     _forward(_require(system, "train_command", "train"), ctx.args, f"codecref train {system}")
 
