@@ -484,7 +484,8 @@ class IntEcf:
     # ------------------------------------------------------------------ checkpoint
     @implements("ecf.C24")
     def to_tensors(self, prefix: str = "ecf_int") -> dict[str, np.ndarray]:
-        """Flat {"<prefix>.<path>": int array} (lists as numbered path parts; scalars as (1,))."""
+        """Flat {"<prefix>.<path>": int array} (lists as numbered path parts; scalars as (1,)); each
+        array in the narrowest of int8 / int16 / int32 / int64 that holds its values ([ecf.C24])."""
         out: dict[str, np.ndarray] = {}
 
         def walk(v, path):
@@ -495,8 +496,8 @@ class IntEcf:
                 for i, x in enumerate(v):
                     walk(x, f"{path}.{i}")
             else:
-                a = np.asarray(v)
-                out[path] = np.ascontiguousarray(a.reshape(1) if a.ndim == 0 else a).astype(np.int64)
+                a = np.asarray(v).astype(np.int64)
+                out[path] = np.ascontiguousarray(a.reshape(1) if a.ndim == 0 else a).astype(_narrow(a))
 
         walk(self.p, prefix)
         return out
@@ -517,7 +518,7 @@ class IntEcf:
             a = np.asarray(v)
             if a.dtype.kind not in "iu":
                 raise InputError(f"{key}: integer ecf parameters must be integer arrays, got {a.dtype}")
-            d[parts[-1]] = a
+            d[parts[-1]] = a.astype(np.int64)
         if not tree:
             raise InputError(f"checkpoint lacks integer ecf parameters ({prefix}.*)")
 
@@ -534,6 +535,15 @@ class IntEcf:
         if isinstance(tree.get("meta"), dict):
             tree["meta"] = {k: np.asarray(v).reshape(()) for k, v in tree["meta"].items()}
         return cls(tree)
+
+
+def _narrow(a: np.ndarray):
+    """The narrowest signed integer dtype holding every value of int64 array a."""
+    lo, hi = (int(a.min()), int(a.max())) if a.size else (0, 0)
+    for dt in (np.int8, np.int16, np.int32):
+        if np.iinfo(dt).min <= lo and hi <= np.iinfo(dt).max:
+            return dt
+    return np.int64
 
 
 class IntEcfDecoder:

@@ -284,6 +284,8 @@ def test_checkpoint_round_trip_and_damage(setup, tmp_path):
     for a, b in zip(m.table_inputs_all(psi, y)[3], m2.table_inputs_all(psi, y)[3]):
         assert np.array_equal(a, b)
     t = m.to_tensors()
+    assert t["ecf_int.ctx.blocks.0.fc1.w"].dtype == np.int8                   # 8-bit weights stored narrow
+    assert t["ecf_int.g_e.layers.0.w"].dtype == np.int16 and t["ecf_int.ctx.bias.0"].dtype == np.int32
     with pytest.raises(InputError):
         IntEcf.from_tensors({})
     bad = dict(t)
@@ -299,7 +301,7 @@ def test_checkpoint_round_trip_and_damage(setup, tmp_path):
     with pytest.raises(InputError):
         IntEcf.from_tensors(bad)
     bad = dict(t)
-    bad["ecf_int.ctx.embed.w"] = bad["ecf_int.ctx.embed.w"] * (1 << 20)     # accumulator bound
+    bad["ecf_int.ctx.embed.w"] = bad["ecf_int.ctx.embed.w"].astype(np.int64) * (1 << 20)   # accumulator bound
     with pytest.raises(InputError):
         IntEcf.from_tensors(bad)
 
