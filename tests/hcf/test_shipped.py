@@ -26,8 +26,8 @@ def _crop():
 
 @needs_all
 @pytest.mark.eq("hcf.C1", "hcf.C2")
-@pytest.mark.xfail(strict=True, reason="the shipped checkpoints are under-trained (300-900 steps): levels 4-6 "
-                   "are not yet ordered by rate and PSNR (docs/model-card-hcf.md); remove when they are")
+@pytest.mark.xfail(strict=True, reason="the shipped checkpoints are under-trained (2,300-4,200 steps): the levels are "
+                   "not yet ordered by PSNR (docs/model-card-hcf.md); remove when they are")
 def test_levels_rate_and_quality_increase_with_lambda():
     """A larger lambda (hcf.C2) buys more rate and more PSNR on the same image; every level's
     checkpoint holds the widths of hcf.C1 (g_a's last conv maps N -> M)."""
