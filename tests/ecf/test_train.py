@@ -44,12 +44,12 @@ def test_rd_loss_decreases_on_a_fixed_batch():
     step = TR.make_step(TINY, opt, 0)
     crops = CropStream(128, 1, sources=sources()).batch(2)
     losses, bpps = [], []
-    for i in range(25):
+    for i in range(40):
         p, st, m = step(p, st, crops, i)
         losses.append(float(m["loss"]))
         bpps.append(float(m["bpp"]))
     assert np.isfinite(losses).all()
-    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:3]), losses
+    assert np.mean(losses[-5:]) < 0.25 * np.mean(losses[:3]), losses
 
 
 CHILD = """
