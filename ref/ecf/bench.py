@@ -88,10 +88,17 @@ def run_peer(img: np.ndarray, name: str, repeat: int, threads: int) -> dict:
     return json.loads(lines[-1])
 
 
-def run_bench(quality: int, repeat: int = 1, peers=PEERS) -> dict:
+def run_bench(quality: int, repeat: int = 1, peers=PEERS, checkpoint: str | None = None) -> dict:
+    """Time ours (the shipped checkpoint of ``quality``, or the file ``checkpoint``) and the peers."""
+    model = None
+    if checkpoint:
+        from ref.ecf.checkpoint import load_codec_model
+
+        model = load_codec_model(quality, checkpoint)
     img, name = bench_image()
     res = {"image": f"{name} top-left 768x512", "quality": quality, "cpus": os.cpu_count(), "repeat": repeat,
-           "ours": time_ours(img, quality, repeat)}
+           "checkpoint": checkpoint or "shipped", "model": (model.model_id if model else None),
+           "ours": time_ours(img, quality, repeat, model)}
     res["peers"] = {p: run_peer(img, p, repeat, os.cpu_count() or 1) for p in peers}
     return res
 
@@ -117,19 +124,22 @@ def render(res: dict) -> list[list[str]]:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--quality", type=int, default=None, help="shipped quality to time (default: the lowest shipped)")
+@click.option("--quality", type=int, default=None,
+              help="quality to time (default: the lowest shipped; 3 with --checkpoint)")
 @click.option("--repeat", type=int, default=1, show_default=True, help="timed runs (after one warm-up)")
 @click.option("--no-peer", is_flag=True, help="skip the CompressAI subprocesses")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="time this ecf checkpoint file of QUALITY instead of the shipped one")
 @click.option("--json", "as_json", type=click.Path(dir_okay=False), default=None, help="also write the raw JSON here")
-def bench_speed(quality: int | None, repeat: int, no_peer: bool, as_json: str | None) -> None:
+def bench_speed(quality: int | None, repeat: int, no_peer: bool, checkpoint: str | None, as_json: str | None) -> None:
     """Encode / whole decode of a 768x512 image: ecf vs CompressAI Elic2022Chandelier and mbt2018-mean."""
     from rich.console import Console
     from rich.table import Table
 
     from ref.ecf.cli import default_quality
 
-    q = default_quality() if quality is None else quality
-    res = run_bench(q, repeat, () if no_peer else PEERS)
+    q = (3 if checkpoint else default_quality()) if quality is None else quality
+    res = run_bench(q, repeat, () if no_peer else PEERS, checkpoint)
     t = Table(title=f"codecref bench ecf ({res['image']}, {res['cpus']} CPU threads, {repeat} timed run(s); "
                     "ms median / min)")
     for c in ("codec", "encode ms", "decode ms", "ecf decode / this decode", "bytes"):
@@ -138,6 +148,7 @@ def bench_speed(quality: int | None, repeat: int, no_peer: bool, as_json: str | 
         t.add_row(*r)
     con = Console()
     con.print(t)
+    con.print(f"ecf checkpoint: {res['checkpoint']} {res['model'] or ''}")
     for side in ("encode", "decode"):
         parts = res["ours"][f"{side}_parts"]
         con.print(f"ecf {side} parts (median ms): {parts}; mixture tables + ANS = {coding_ms(parts):.0f} ms")

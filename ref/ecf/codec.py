@@ -50,6 +50,10 @@ MAX_SIDE = 8192
 #: [ecf.bits_bound] every coded latent value y^ satisfies |y^| < Y_BOUND (int32 arithmetic
 #: everywhere downstream); the encoder refuses others (InputError), the decoder too (BitstreamError)
 Y_BOUND = 1 << 15
+#: [ecf.bits] support radius R of the y mixture tables (alphabet 2R + 2; |r| > R escapes).  A coding
+#: parameter of the bitstream, not of the model: the table build costs O(R) per element
+#: (core.mixture_tables on a 768x512 latent: R = 64 0.40 s, R = 256 2.76 s, measured)
+Y_RADIUS = 64
 #: number of varints in the `shape` section ([ecf.bits])
 SHAPE_FIELDS = 9
 #: [ecf.bits] header fields, exactly these
@@ -172,7 +176,7 @@ def encode_latents(y_hat, z_hat, m: EcfModel, *, times: dict | None = None) -> l
     m:     the model (z tables, integer path, positions, cfg).
     times: if a dict, receives hyper_ms (integer h_s), context_ms (integer table inputs of all
            groups, single pass), tables_ms (mixture tables), ans_ms (rANS + escapes + z).
-    Sections: "shape" = varints (H, W, M, h, w, N, N_cs, mean grid, R); "z", "z_esc" the
+    Sections: "shape" = varints (H, W, M, h, w, N, N_cs, mean grid, R = Y_RADIUS); "z", "z_esc" the
     factorized z^ ([core.C9], [core.C7]); "y<g>" the rANS stream of group g alone
     (ref.core.ans, one group); "y_esc" = [core.C7g] framing of the 2 N_cs escape payloads.
     Table row e of group g codes r_e = y^_e - centre_e (centre from [core.table_gmm]).
@@ -209,7 +213,7 @@ def encode_latents(y_hat, z_hat, m: EcfModel, *, times: dict | None = None) -> l
     for g, p in enumerate(pos):
         s, mu, wt = _check_inputs(inputs[g], p.shape[0], g)
         ta = time.perf_counter()
-        ts, centre = mixture_tables(s, mu, wt, radius=cfg.radius, mean_grid=cfg.mean_grid)
+        ts, centre = mixture_tables(s, mu, wt, radius=Y_RADIUS, mean_grid=cfg.mean_grid)
         tb = time.perf_counter()
         vals = y_hat[p[:, 0], p[:, 1], p[:, 2]]
         groups, esc = encode_values(vals - centre, np.arange(vals.shape[0], dtype=np.int32), ts)
@@ -219,7 +223,7 @@ def encode_latents(y_hat, z_hat, m: EcfModel, *, times: dict | None = None) -> l
         t["ans_ms"] += (time.perf_counter() - tb) * 1e3
     if times is not None:
         times.update(t)
-    shape = _shape_bytes((H, W, M, h, w, N, cfg.n_cs, cfg.mean_grid, cfg.radius))
+    shape = _shape_bytes((H, W, M, h, w, N, cfg.n_cs, cfg.mean_grid, Y_RADIUS))
     return ([("shape", shape), ("z", z_stream), ("z_esc", esc_z)]
             + [(f"y{g}", s) for g, s in enumerate(streams)] + [("y_esc", frame_escape_groups(escapes))])
 
@@ -250,7 +254,7 @@ def decode_latents(c: ctr.Container, m: EcfModel, H: int, W: int, *,
         raise BitstreamError(f"bitstream: ecf sections are not {list(section_names(cfg.n_cs))} ({what})")
     h, w = -(-H // 4), -(-W // 4)
     shape = read_shape(c)
-    want = [H, W, cfg.M, h, w, cfg.N, cfg.n_cs, cfg.mean_grid, cfg.radius]
+    want = [H, W, cfg.M, h, w, cfg.N, cfg.n_cs, cfg.mean_grid, Y_RADIUS]
     if shape != want:
         raise BitstreamError(f"bitstream: ecf shape section {shape} does not match the header and the model "
                              f"(expected {want})")
@@ -280,7 +284,7 @@ def decode_latents(c: ctr.Container, m: EcfModel, H: int, W: int, *,
         ta = time.perf_counter()
         s, mu, wt = _check_inputs(dec.table_inputs(g), p.shape[0], g)
         tb = time.perf_counter()
-        ts, centre = mixture_tables(s, mu, wt, radius=cfg.radius, mean_grid=cfg.mean_grid)
+        ts, centre = mixture_tables(s, mu, wt, radius=Y_RADIUS, mean_grid=cfg.mean_grid)
         tc = time.perf_counter()
         try:
             d = ans.AnsDecoder(c.section(f"y{g}"))

@@ -32,7 +32,7 @@ INPUT_DOCS = {
     "huge_8192x8192": f"{_BASE} with height = width = 8192: 2**26 pixels, over the 2**24 pixel cap (bits.C3)",
     "height_4096_shape_kept": f"{_BASE} with height = 4096 and its 8 x 8 latent `shape` kept (mismatch)",
     "shape_claims_huge_latent": f"{_BASE} whose `shape` declares a 512 x 512 latent for the 64 x 64 header",
-    "shape_radius_other": f"{_BASE} whose `shape` has radius R + 1 (not the model's)",
+    "shape_radius_other": f"{_BASE} whose `shape` has radius 65 ([ecf.bits]: R = 64)",
     "shape_n_cs_2": f"{_BASE} whose `shape` has N_cs = 2 (the model's is 4)",
     "missing_y3": f"{_BASE} without section y3 (a coding group is missing)",
     "groups_out_of_order": f"{_BASE} with sections y0 and y1 in swapped positions (names and payloads)",
@@ -63,13 +63,13 @@ def _over_bound(c, m) -> list[tuple[str, bytes]]:
     from ref.core import ans
     from ref.core.escape import encode_values, frame_escape_groups, split_escape_groups
     from ref.core.tables import mixture_tables
-    from ref.ecf.codec import decode_latents, latent_size
+    from ref.ecf.codec import Y_RADIUS, decode_latents, latent_size
 
     H, W, _, _ = latent_size(c.header["height"], c.header["width"])
     y_hat, z_hat = decode_latents(c, m, H, W)
     psi = m.int_model.hyper(z_hat.astype(np.int32))
     s, mu, w = m.int_model.decoder(psi).table_inputs(0)
-    ts, centre = mixture_tables(s, mu, w, radius=m.cfg.radius, mean_grid=m.cfg.mean_grid)
+    ts, centre = mixture_tables(s, mu, w, radius=Y_RADIUS, mean_grid=m.cfg.mean_grid)
     p = np.asarray(m.int_model.group_positions(0, H, W))
     vals = y_hat[p[:, 0], p[:, 1], p[:, 2]].copy()
     vals[0] = 40000
@@ -122,7 +122,7 @@ def crafted() -> dict[str, bytes]:
         "huge_8192x8192": edit(height=8192, width=8192),
         "height_4096_shape_kept": edit(height=4096),
         "shape_claims_huge_latent": edit(sections=with_section("shape", shape(H=512, W=512, h=128, w=128))),
-        "shape_radius_other": edit(sections=with_section("shape", shape(R=m.cfg.radius + 1))),
+        "shape_radius_other": edit(sections=with_section("shape", shape(R=Y_RADIUS + 1))),
         "shape_n_cs_2": edit(sections=with_section("shape", shape(n_cs=2))),
         "missing_y3": edit(sections=[(n, sec[n]) for n in names if n != "y3"]),
         "groups_out_of_order": edit(sections=swapped),
