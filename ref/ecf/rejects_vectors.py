@@ -82,7 +82,7 @@ def _over_bound(c, m) -> list[tuple[str, bytes]]:
 
 def crafted() -> dict[str, bytes]:
     """name -> crafted input bytes."""
-    from ref.ecf.codec import get_model, read_shape
+    from ref.ecf.codec import Y_RADIUS, get_model, read_shape
 
     q, base = _base()
     c = unpack(base)
