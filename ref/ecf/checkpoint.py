@@ -207,7 +207,9 @@ def load_float_params(path) -> tuple[dict, object, dict]:
         cfg = config_from_dict(json.loads(md["config"]))
     except (KeyError, ValueError) as exc:
         raise InputError(f"{path}: not an ecf checkpoint ({exc})") from None
-    return _unflatten(tensors, init_params(jax.random.key(0), cfg)), cfg, md
+    # the template's shapes only: jax.eval_shape traces init_params without running its ops
+    template = jax.eval_shape(lambda: init_params(jax.random.key(0), cfg))
+    return _unflatten(tensors, template), cfg, md
 
 
 def load_codec_model(quality: int, path=None):
