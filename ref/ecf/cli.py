@@ -93,3 +93,7 @@ from ref.ecf.bench import bench_speed  # noqa: E402  (light: heavy imports are i
 
 bench_commands = {"speed": bench_speed}
 
+
+from ref.ecf.evaluate import rd_command  # noqa: E402  (light: heavy imports are inside)
+
+analyze_commands = {"rd": rd_command}

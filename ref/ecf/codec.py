@@ -72,7 +72,7 @@ class EcfModel(NamedTuple):
                int32 (H, W, M))`` -> list over groups of (scale_idx, mean_idx, weight_int), each
                int (n_g, k); ``decoder(psi_int)`` -> object with ``table_inputs(g)`` and
                ``next_group(values int32 (n_g,))``; ``group_positions(g, H, W)`` -> int64
-               (n_g, 3): (row, col, channel) of group g's elements in coding order ([ecf.C7]).
+               (n_g, 3): (row, col, channel) of group g's elements in coding order ([ecf.C21]).
     model_id:  identity of the checkpoint, written in the header ("model").
     """
 
@@ -136,7 +136,7 @@ def section_names(n_cs: int) -> tuple[str, ...]:
 @implements("ecf.bits")
 def group_positions_all(m: EcfModel, H: int, W: int) -> list[np.ndarray]:
     """[(n_g, 3) int64 for g in 0 .. 2 N_cs - 1]: (row, col, channel) of every element of group
-    g in coding order, from ``m.int_model.group_positions`` ([ecf.C7]); checked to partition the H x W x M latent exactly
+    g in coding order, from ``m.int_model.group_positions`` ([ecf.C21]); checked to partition the H x W x M latent exactly
     once (a failure is a bug of the model: AssertionError)."""
     G, M = 2 * int(m.cfg.n_cs), int(m.cfg.M)
     seen = np.zeros((H, W, M), np.int64)
