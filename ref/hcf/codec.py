@@ -197,7 +197,7 @@ def decode_latent(c: ctr.Container, model=None, *, times: dict | None = None):
 
 
 #: g_s (hcf.5) is four 5x5 stride-2 transposed convolutions (each output reads input offsets
-#: -1..1 of its own input, ref.hcf.phase_deconv) and pointwise IGDNs: an output row depends on
+#: -1..1 of its own input, ref.core.phase_deconv) and pointwise IGDNs: an output row depends on
 #: latent rows within 1 + 1/2 + 1/4 + 1/8 = 15/8 of it.  Banded synthesis gives each band
 #: SYNTH_HALO >= 2 latent rows of context above and below and crops them.
 SYNTH_HALO = 2

@@ -23,7 +23,7 @@ Tab. 3 compares "transform operations": g_s^k + g_a^{k-1} against phi.
 :func:`count_macs_jaxpr` counts the same quantity from what JAX actually executes (every
 conv_general_dilated and dot_general in the traced program), the independent check used by
 the tests.  The reference's g_s computes each stride-2 deconv by output phases (a 3x3 phase
-kernel per phase, ref.hcf.phase_deconv): it executes 36/25 of the convention's deconv MACs.
+kernel per phase, ref.core.phase_deconv): it executes 36/25 of the convention's deconv MACs.
 """
 
 from __future__ import annotations

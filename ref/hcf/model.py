@@ -24,7 +24,7 @@ from ref.core.gdn import gdn, init_gdn
 from ref.core.hyperprior import hyper_analysis, init_hyperprior, rate_terms
 from ref.core.layers import conv, init_conv, init_deconv
 from ref.core.registry import implements
-from ref.hcf.phase_deconv import deconv_phase
+from ref.core.phase_deconv import deconv_phase
 
 F32 = jnp.float32
 
@@ -67,7 +67,7 @@ def synthesis(p: dict, y_hat):
 
     p: level params (uses p["g_s"]).  y_hat: (B, h, w, M) float32 (integer grid values when
     decoding).  Returns (B, 16h, 16w, 3) float32, not clipped ([hcf.C4] clips and rounds).
-    Each deconv is [core.deconv] computed by output phases (ref.hcf.phase_deconv).
+    Each deconv is [core.deconv] computed by output phases (ref.core.phase_deconv).
     """
     q = p["g_s"]
     h = y_hat

@@ -55,7 +55,7 @@ def test_synthesis_matches_numpy_float64():
 def test_phase_deconv_equals_torch_scatter_definition():
     import jax.numpy as jnp
 
-    from ref.hcf.phase_deconv import deconv_phase
+    from ref.core.phase_deconv import deconv_phase
 
     r = np.random.default_rng(4)
     for k, s in ((5, 2), (3, 2), (5, 3)):
