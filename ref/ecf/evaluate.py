@@ -76,6 +76,34 @@ def compare(rows: list[dict], hcf_json: dict) -> list[dict]:
     return out
 
 
+def bd_against_hcf(rows: list[dict], hcf_json: dict) -> dict:
+    """BD-rate / BD-PSNR (ref.core.metrics, pchip, PSNR) of the mean ecf curve (one point per
+    quality) against the mean HCF curve (one point per level), both averaged over the images
+    of ``rows``; needs at least two ecf qualities."""
+    from ref.core.errors import InputError
+    from ref.core.metrics import bd_psnr, bd_rate
+
+    images = sorted({r["image"] for r in rows})
+
+    def curve(sel, key):
+        pts = []
+        for s in sorted({x[key] for x in sel}):
+            pick = [x for x in sel if x[key] == s]
+            pts.append((float(np.mean([x["bpp"] for x in pick])), float(np.mean([x["psnr"] for x in pick]))))
+        return pts
+
+    hcf = [x for x in hcf_json["rows"] if x["codec"] == "hcf" and x["image"] in images]
+    if {x["image"] for x in hcf} != set(images):
+        return {"error": "the HCF results do not cover every evaluated image"}
+    a, t = curve(hcf, "setting"), curve(rows, "quality")
+    if len(t) < 2:
+        return {"error": f"needs at least two ecf qualities, have {len(t)}"}
+    try:
+        return {"hcf": a, "ecf": t, "bd_rate_pct": bd_rate(*zip(*a), *zip(*t)), "bd_psnr_db": bd_psnr(*zip(*a), *zip(*t))}
+    except InputError as exc:
+        return {"error": str(exc)}
+
+
 @click.command("rd")
 @click.option("--limit", type=int, default=None, help="first N evaluation images")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="write the rows as JSON")
@@ -98,6 +126,10 @@ def rd_command(limit, out, compare_path):
         d = [c["delta_db"] for c in cmp_rows if c["delta_db"] is not None]
         click.echo(f"ecf - hcf PSNR at equal rate: mean {np.mean(d):+.2f} dB over {len(d)} of {len(cmp_rows)} "
                    f"points (others outside HCF's rate range)" if d else "no ecf point inside HCF's rate range")
+        bd = bd_against_hcf(rows, json.loads(Path(compare_path).read_text()))
+        result["bd_vs_hcf"] = bd
+        click.echo(f"BD-rate of ecf against hcf (PSNR, mean curves over the same images): {bd['bd_rate_pct']:+.2f} % "
+                   f"(BD-PSNR {bd['bd_psnr_db']:+.2f} dB)" if "bd_rate_pct" in bd else f"BD-rate: {bd['error']}")
     if out:
         from ref.data.safe_write import atomic_write
 

@@ -27,3 +27,20 @@ def test_compare_uses_the_same_image_only():
     out = compare(rows, hcf)
     assert math.isclose(out[0]["hcf_psnr_at_rate"], 27.0) and math.isclose(out[0]["delta_db"], 1.0)
     assert out[1]["delta_db"] is None
+
+
+def test_bd_against_hcf_is_minus_ten_percent_for_a_uniform_ten_percent_saving():
+    import math
+
+    from ref.ecf.evaluate import bd_against_hcf
+
+    # HCF: log-rate exactly linear in PSNR (x2 rate per 3 dB), so pchip is exact; ecf needs
+    # 0.9x the rate at two of HCF's qualities -> BD-rate exactly -10 % over their overlap
+    hcf = {"rows": [{"codec": "hcf", "image": im, "setting": k, "bpp": 0.1 * 2 ** (k - 1), "psnr": 25.0 + 3 * (k - 1)}
+                    for im in ("a", "b") for k in (1, 2, 3, 4)]}
+    rows = [{"image": im, "quality": q, "bpp": 0.9 * 0.1 * 2 ** (q - 1), "psnr": 25.0 + 3 * (q - 1)}
+            for im in ("a", "b") for q in (2, 3)]
+    bd = bd_against_hcf(rows, hcf)
+    assert math.isclose(bd["bd_rate_pct"], -10.0, abs_tol=1e-9)
+    assert "error" in bd_against_hcf(rows[:1], hcf)                        # one quality: no BD-rate
+    assert "error" in bd_against_hcf(rows + [{**rows[0], "image": "c"}], hcf)   # images must match
