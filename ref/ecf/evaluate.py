@@ -98,10 +98,15 @@ def bd_against_hcf(rows: list[dict], hcf_json: dict) -> dict:
     a, t = curve(hcf, "setting"), curve(rows, "quality")
     if len(t) < 2:
         return {"error": f"needs at least two ecf qualities, have {len(t)}"}
-    try:
-        return {"hcf": a, "ecf": t, "bd_rate_pct": bd_rate(*zip(*a), *zip(*t)), "bd_psnr_db": bd_psnr(*zip(*a), *zip(*t))}
-    except InputError as exc:
-        return {"error": str(exc)}
+    out: dict = {"hcf": a, "ecf": t}
+    for key, fn in (("bd_rate_pct", bd_rate), ("bd_psnr_db", bd_psnr)):
+        try:
+            out[key] = fn(*zip(*a), *zip(*t))
+        except InputError as exc:          # e.g. no overlap of the PSNR (bd_rate) or rate (bd_psnr) ranges
+            out[key + "_error"] = str(exc)
+    if "bd_rate_pct" not in out:
+        out["error"] = out["bd_rate_pct_error"]
+    return out
 
 
 @click.command("rd")
@@ -128,8 +133,10 @@ def rd_command(limit, out, compare_path):
                    f"points (others outside HCF's rate range)" if d else "no ecf point inside HCF's rate range")
         bd = bd_against_hcf(rows, json.loads(Path(compare_path).read_text()))
         result["bd_vs_hcf"] = bd
-        click.echo(f"BD-rate of ecf against hcf (PSNR, mean curves over the same images): {bd['bd_rate_pct']:+.2f} % "
-                   f"(BD-PSNR {bd['bd_psnr_db']:+.2f} dB)" if "bd_rate_pct" in bd else f"BD-rate: {bd['error']}")
+        click.echo(f"BD-rate of ecf against hcf (PSNR, mean curves over the same images): "
+                   + (f"{bd['bd_rate_pct']:+.2f} %" if "bd_rate_pct" in bd else bd.get("bd_rate_pct_error", bd.get("error")))
+                   + "; BD-PSNR: " + (f"{bd['bd_psnr_db']:+.2f} dB" if "bd_psnr_db" in bd
+                                      else bd.get("bd_psnr_db_error", "-")))
     if out:
         from ref.data.safe_write import atomic_write
 
