@@ -97,3 +97,28 @@ bench_commands = {"speed": bench_speed}
 from ref.ecf.evaluate import rd_command  # noqa: E402  (light: heavy imports are inside)
 
 analyze_commands = {"rd": rd_command}
+
+
+def demo_row(image: np.ndarray, workdir) -> dict:
+    """One row of ``codecref demo``: encode/decode ``image`` at the lowest shipped quality
+    (encode once untimed to warm the jit), write ecf.cref."""
+    from pathlib import Path
+
+    from ref.core.metrics import ms_ssim, psnr
+    from ref.data.safe_write import atomic_write
+    from ref.ecf.codec import decode_bytes, encode_image, get_model
+
+    q = default_quality()
+    model = get_model(q)
+    encode_image(image, q, model)
+    t0 = time.perf_counter()
+    data = encode_image(image, q, model)
+    t1 = time.perf_counter()
+    rec = decode_bytes(data, model)
+    t2 = time.perf_counter()
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    atomic_write(Path(workdir) / "ecf.cref", data)
+    h, w = image.shape[:2]
+    return {"system": "ecf", "config": f"quality {q} (under-trained)", "bytes": len(data),
+            "bpp": 8 * len(data) / (h * w), "psnr": psnr(image, rec), "ms_ssim": ms_ssim(image, rec),
+            "encode_ms": (t1 - t0) * 1e3, "decode_ms": (t2 - t1) * 1e3}
